@@ -1,0 +1,1 @@
+"""Line parsing: envelope (syslog header, timestamp) → pattern-pack rule → typed ECS event."""

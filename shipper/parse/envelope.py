@@ -1,0 +1,216 @@
+"""The envelope layer: a raw line → timestamp, host, program, pid and the message text.
+
+Formats: BSD/RFC 3164 syslog (optionally `<PRI>`, s6 `fac.sev:` prefix, Solaris `[ID n fac.sev]` tag,
+localised month names, Postfix `maillog_file`), RFC 3339 high-precision (rsyslog), RFC 5424, multilog
+TAI64N, `tai64nlocal`/ISO-local timestamps and bare Unix-epoch stamps. rsyslog's
+`message repeated N times: [ ... ]` is unwrapped into the repeated message and its count.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shipper.parse.timestamps import TimestampConverter, timezone_name
+
+_HEADER_TAIL = (
+    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?"
+    r"(?P<prog>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?"
+    r"(?:\[ID \d+ (?P<tagfac>[a-z0-9]+)\.(?P<tagsev>[a-z]+)\] )?"
+    r"(?P<msg>.*)"
+)
+_PRI = r"(?:<(?P<pri>\d{1,3})>)?"
+_BSD_STAMP = (
+    r"(?:(?P<prefac>[a-z0-9]+)\.(?P<presev>[a-z]+): )?"
+    r"(?P<mon>[^\W\d_]{3,4}\.?) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
+    r"(?P<clock>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?"
+)
+_ISO_STAMP = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?)"
+
+_BSD = re.compile(rf"{_PRI}{_BSD_STAMP} +{_HEADER_TAIL}", re.S)
+_BSD_NO_PROGRAM = re.compile(rf"{_PRI}{_BSD_STAMP} +(?P<host>[^\s\[\]]+) +(?P<msg>.*)", re.S)
+_ISO = re.compile(rf"{_PRI}{_ISO_STAMP} +{_HEADER_TAIL}", re.S)
+_ISO_NO_PROGRAM = re.compile(rf"{_PRI}{_ISO_STAMP}(?: +(?P<msg>.*))?", re.S)
+_RFC5424 = re.compile(
+    r"<(?P<pri>\d{1,3})>(?P<ver>\d{1,2}) (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+) "
+    r'(?P<sd>-|(?:\[(?:[^\]"\\]|\\.|"(?:[^"\\]|\\.)*")*\])+)(?: \ufeff?(?P<msg>.*))?',
+    re.S,
+)
+_SD_ELEMENT = re.compile(r'\[(?P<id>[^\s\]=]+)(?P<params>(?: [^\s=\]]+="(?:[^"\\]|\\.)*")*) ?\]')
+_SD_PARAM = re.compile(r' ([^\s=\]]+)="((?:[^"\\]|\\.)*)"')
+_TAI64N = re.compile(r"@(?P<tai>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
+_UNIX = re.compile(r"(?P<unix>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
+_REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
+
+FACILITIES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+    "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+)  # fmt: skip
+SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
+_SEVERITY_ALIASES = {"error": "err", "warn": "warning", "panic": "emerg", "crit": "crit"}
+
+
+class Envelope:
+    """What the envelope layer found: ECS fields (dotted), the program and the message text."""
+
+    __slots__ = ("fields", "message", "program")
+
+    def __init__(self, fields: dict[str, Any], program: str | None, message: str) -> None:
+        self.fields = fields
+        self.program = program
+        self.message = message
+
+
+class EnvelopeParser:
+    def __init__(self, timestamps: TimestampConverter) -> None:
+        self.ts = timestamps
+        self.zone_name = timezone_name(timestamps.tz)
+
+    def parse(self, line: str) -> Envelope | None:
+        first = line[:1]
+        if first == "<":
+            env = self._rfc5424(line) or self._bsd(line) or self._iso(line)
+        elif first == "@":
+            env = self._tai64n(line)
+        elif first.isdigit():
+            env = self._iso(line) or self._unix(line)
+        else:
+            env = self._bsd(line)
+        if env is not None:
+            self._unwrap_repeat(env)
+        return env
+
+    def _bsd(self, line: str) -> Envelope | None:
+        m = _BSD.fullmatch(line) or _BSD_NO_PROGRAM.fullmatch(line)
+        if m is None:
+            return None
+        g = m.groupdict()
+        stamp = self.ts.bsd(g["mon"], g["day"], g["clock"], g["frac"], g["year"])
+        if stamp is None:
+            return None
+        fields: dict[str, Any] = {"@timestamp": stamp, "event.timezone": self.zone_name}
+        self._header(fields, g)
+        if g["prefac"]:
+            self._facility_severity(fields, g["prefac"], g["presev"])
+        return Envelope(fields, g.get("prog"), g["msg"])
+
+    def _iso(self, line: str) -> Envelope | None:
+        m = _ISO.fullmatch(line) or _ISO_NO_PROGRAM.fullmatch(line)
+        if m is None:
+            return None
+        g = m.groupdict()
+        stamp, had_zone = self.ts.iso(g["ts"])
+        if stamp is None:
+            return None
+        fields: dict[str, Any] = {"@timestamp": stamp}
+        if not had_zone:
+            fields["event.timezone"] = self.zone_name
+        self._header(fields, g)
+        return Envelope(fields, g.get("prog"), g["msg"] or "")
+
+    def _rfc5424(self, line: str) -> Envelope | None:
+        m = _RFC5424.fullmatch(line)
+        if m is None:
+            return None
+        g = m.groupdict()
+        fields: dict[str, Any] = {"log.syslog.version": g["ver"]}
+        if g["ts"] != "-":
+            stamp, _ = self.ts.iso(g["ts"])
+            if stamp is None:
+                return None
+            fields["@timestamp"] = stamp
+        self._priority(fields, g["pri"])
+        if g["host"] != "-":
+            fields["host.hostname"] = g["host"]
+        program = None if g["app"] == "-" else g["app"]
+        if program:
+            fields["process.name"] = program
+        if g["procid"].isdigit():
+            fields["process.pid"] = int(g["procid"])
+        if g["msgid"] != "-":
+            fields["log.syslog.msgid"] = g["msgid"]
+        if g["sd"] != "-":
+            fields["log.syslog.structured_data"] = _structured_data(g["sd"])
+        return Envelope(fields, program, g["msg"] or "")
+
+    def _tai64n(self, line: str) -> Envelope | None:
+        m = _TAI64N.fullmatch(line)
+        if m is None:
+            return None
+        stamp = self.ts.tai64n(m["tai"])
+        if stamp is None:
+            return None
+        return Envelope({"@timestamp": stamp}, None, m["msg"])
+
+    def _unix(self, line: str) -> Envelope | None:
+        m = _UNIX.fullmatch(line)
+        if m is None:
+            return None
+        stamp = self.ts.unix(m["unix"])
+        if stamp is None:
+            return None
+        return Envelope({"@timestamp": stamp}, None, m["msg"])
+
+    def _header(self, fields: dict[str, Any], g: dict[str, str | None]) -> None:
+        if g.get("pri"):
+            self._priority(fields, g["pri"])  # type: ignore[arg-type]
+        if g.get("host"):
+            fields["host.hostname"] = g["host"]
+        if g.get("prog"):
+            fields["process.name"] = g["prog"]
+        if g.get("pid"):
+            fields["process.pid"] = int(g["pid"])  # type: ignore[arg-type]
+        if g.get("tagfac"):
+            self._facility_severity(fields, g["tagfac"], g["tagsev"])  # type: ignore[arg-type]
+
+    @staticmethod
+    def _priority(fields: dict[str, Any], pri: str) -> None:
+        value = int(pri)
+        if value > 191:
+            return
+        facility, severity = divmod(value, 8)
+        fields["log.syslog.priority"] = value
+        fields["log.syslog.facility.code"] = facility
+        fields["log.syslog.facility.name"] = FACILITIES[facility]
+        fields["log.syslog.severity.code"] = severity
+        fields["log.syslog.severity.name"] = SEVERITIES[severity]
+        fields["log.level"] = SEVERITIES[severity]
+
+    @staticmethod
+    def _facility_severity(fields: dict[str, Any], facility: str, severity: str | None) -> None:
+        fields["log.syslog.facility.name"] = facility
+        if severity:
+            name = _SEVERITY_ALIASES.get(severity, severity)
+            fields["log.syslog.severity.name"] = name
+            fields["log.level"] = name
+
+    @staticmethod
+    def _unwrap_repeat(env: Envelope) -> None:
+        if not env.message.startswith("message repeated "):
+            return
+        m = _REPEATED.fullmatch(env.message)
+        if m is None:
+            return
+        env.fields["mail.repeat_count"] = int(m["n"])
+        inner = m["msg"]
+        # rsyslog repeats only the text after "prog[pid]: "; some relays repeat the program too.
+        head = _PROGRAM_PREFIX.match(inner)
+        if head and env.program is None:
+            env.program = head["prog"]
+            env.fields["process.name"] = head["prog"]
+            if head["pid"]:
+                env.fields["process.pid"] = int(head["pid"])
+            inner = inner[head.end() :]
+        env.message = inner
+
+
+_PROGRAM_PREFIX = re.compile(r"(?P<prog>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ")
+
+
+def _structured_data(text: str) -> dict[str, dict[str, str]]:
+    result: dict[str, dict[str, str]] = {}
+    for element in _SD_ELEMENT.finditer(text):
+        params = {k: re.sub(r"\\(.)", r"\1", v) for k, v in _SD_PARAM.findall(element["params"])}
+        result[element["id"]] = params
+    return result

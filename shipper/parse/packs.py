@@ -1,0 +1,211 @@
+"""Pattern packs: YAML data in `grok_patterns/`, validated with pydantic and compiled once.
+
+A pack claims programs by a regex on `process.name`, names a dataset, and holds rules. A rule is a grok
+expression whose captures name event fields directly (`%{IP:source.ip}` or `(?<source.ip>...)`), the ECS
+`event.*` values it implies, static fields, derivations, and example lines that are run as tests.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pygrok import Grok
+
+from shipper.resources import grok_patterns_dir
+from shipper.schema.fields import load_fields
+
+EVENT_CATEGORIES = {
+    "api", "authentication", "configuration", "database", "driver", "email", "file", "host", "iam",
+    "intrusion_detection", "library", "malware", "network", "package", "process", "registry", "session",
+    "threat", "vulnerability", "web",
+}  # fmt: skip
+EVENT_TYPES = {
+    "access", "admin", "allowed", "change", "connection", "creation", "deletion", "denied", "device", "end",
+    "error", "group", "indicator", "info", "installation", "protocol", "start", "user",
+}  # fmt: skip
+
+
+class PackError(ValueError):
+    """A pack file that cannot be loaded; the message names the file, the key and what was expected."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class EventSpec(_Strict):
+    category: list[str] = Field(min_length=1)
+    type: list[str] = Field(min_length=1)
+    action: str
+    outcome: Literal["success", "failure", "unknown"] | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _ecs_category(cls, value: list[str]) -> list[str]:
+        bad = set(value) - EVENT_CATEGORIES
+        if bad:
+            raise ValueError(f"not ECS event.category values: {sorted(bad)}")
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _ecs_type(cls, value: list[str]) -> list[str]:
+        bad = set(value) - EVENT_TYPES
+        if bad:
+            raise ValueError(f"not ECS event.type values: {sorted(bad)}")
+        return value
+
+
+class Derive(_Strict):
+    """Fill a field the rule did not capture from one it did: by value map, by regex, or by copy."""
+
+    source: str = Field(alias="from")
+    to: str | None = None
+    map: dict[str, Any] | None = None
+    pattern: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> Derive:
+        if self.pattern is None and self.to is None:
+            raise ValueError("a derive needs `to` (with optional `map`) or a `pattern` with named captures")
+        if self.pattern is not None and (self.to is not None or self.map is not None):
+            raise ValueError("a derive takes either `pattern` or `to`/`map`, not both")
+        return self
+
+
+class Example(_Strict):
+    line: str
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    daemons: list[str] = Field(default_factory=list)
+    match: str
+    event: EventSpec
+    set: dict[str, Any] = Field(default_factory=dict)
+    derive: list[Derive] = Field(default_factory=list)
+    note: str | None = None
+    examples: list[Example] = Field(min_length=1)
+
+
+class Pack(_Strict):
+    source: str = Field(pattern=r"^[a-z0-9_]+$")
+    dataset: str = Field(pattern=r"^mail\.[a-z0-9_]+$")
+    description: str
+    programs: str
+    prefix: str = ""
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    patterns: dict[str, str] = Field(default_factory=dict)
+    rules: list[Rule] = Field(min_length=1)
+    path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Pack:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+
+def _format_validation(path: Path, exc: ValidationError, raw: dict[str, Any]) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ""
+        for part in loc:
+            if isinstance(part, int):
+                where += f"[{part}]"
+            else:
+                where += f".{part}" if where else str(part)
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = raw.get("rules") or []
+            if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) and "id" in rules[loc[1]]:
+                where += f" (rule {rules[loc[1]]['id']!r})"
+        problems.append(f"{path}: {where or '<top>'}: {err['msg']}")
+    return "\n".join(problems)
+
+
+def load_pack(path: Path) -> Pack:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PackError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PackError(f"{path}: expected a mapping with source, dataset, programs and rules")
+    try:
+        pack = Pack.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        raise PackError(_format_validation(path, exc, raw)) from None
+    return pack
+
+
+@cache
+def load_packs(directory: Path | None = None) -> tuple[Pack, ...]:
+    directory = directory or grok_patterns_dir()
+    packs = tuple(load_pack(p) for p in sorted(directory.glob("*.yml")))
+    sources = [p.source for p in packs]
+    duplicated = {s for s in sources if sources.count(s) > 1}
+    if duplicated:
+        raise PackError(f"{directory}: source defined twice: {sorted(duplicated)}")
+    return packs
+
+
+# --- compilation -------------------------------------------------------------------------------------
+
+_REF = re.compile(r"%\{(?P<name>\w+)(?::(?P<field>[@\w.]+))?(?::\w+)?\}")
+_NAMED = re.compile(r"\(\?P?<(?P<field>[@A-Za-z_][\w.@]*)>")
+
+
+class Expansion:
+    """Grok text → stdlib-`re` text with unique group aliases (`g0`, `g1`, ...) mapped to field names.
+
+    pygrok cannot name groups with dotted field names, nor reuse a capturing sub-pattern twice in one
+    expression (Python forbids duplicate group names). So pack-local patterns and all captures are expanded
+    here with unique aliases; pygrok then expands its own pattern library (IP, HOSTNAME, ...).
+    """
+
+    def __init__(self, local_patterns: dict[str, str], where: str) -> None:
+        self.local = local_patterns
+        self.where = where
+        self.groups: dict[str, str] = {}
+        self._counter = 0
+
+    def _alias(self, field: str) -> str:
+        if field not in load_fields():
+            raise PackError(f"{self.where}: capture names unknown field {field!r} (add it to fields.yml)")
+        alias = f"g{self._counter}"
+        self._counter += 1
+        self.groups[alias] = field
+        return alias
+
+    def expand(self, text: str, depth: int = 0) -> str:
+        if depth > 20:
+            raise PackError(f"{self.where}: pattern references nest too deep (a cycle?)")
+        text = _NAMED.sub(lambda m: f"(?P<{self._alias(m['field'])}>", text)
+
+        def ref(m: re.Match[str]) -> str:
+            name, field = m["name"], m["field"]
+            if name in self.local:
+                body = self.expand(self.local[name], depth + 1)
+                return f"(?P<{self._alias(field)}>{body})" if field else f"(?:{body})"
+            return f"%{{{name}:{self._alias(field)}}}" if field else f"%{{{name}}}"
+
+        return _REF.sub(ref, text)
+
+
+def grok_to_regex(text: str) -> str:
+    """Expand pygrok library references (%{IP}, %{HOSTNAME}, ...) with pygrok itself."""
+    if "%{" not in text:
+        return text
+    try:
+        return Grok(text).regex_obj.pattern
+    except KeyError as exc:
+        raise PackError(f"unknown grok pattern {exc.args[0]!r}") from None

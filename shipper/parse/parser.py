@@ -1,0 +1,291 @@
+"""Line → event: envelope, dispatch by program to a pack, one combined regex per (pack, daemon)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from shipper.parse.envelope import EnvelopeParser
+from shipper.parse.packs import Expansion, Pack, PackError, Rule, grok_to_regex, load_packs
+from shipper.parse.timestamps import TimestampConverter, resolve_timezone
+from shipper.schema.fields import FieldTypeError, coercer, load_fields
+
+OTHER_DATASET = "mail.other"
+UNPARSED = "unparsed"
+
+Convert = Callable[[Any], Any] | None
+
+
+def _converter(field_name: str) -> Convert:
+    definition = load_fields()[field_name]
+    if definition.type in ("keyword", "text", "wildcard") and not definition.array:
+        return None  # strings stay strings: skip the call on the hot path
+    return coercer(field_name)
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A parsed line: dotted ECS fields, the rule that matched (None when unparsed) and its dataset."""
+
+    fields: dict[str, Any]
+    rule: str | None
+    dataset: str
+    rule_fields: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class _CompiledDerive:
+    source: str
+    to: str | None
+    mapping: dict[str, Any] | None
+    regex: re.Pattern[str] | None
+    captures: tuple[tuple[str, str, Convert], ...] = ()
+
+
+@dataclass(slots=True)
+class _CompiledRule:
+    rule: Rule
+    captures: tuple[tuple[str, str, Convert], ...]
+    event: dict[str, Any]
+    rule_set: dict[str, Any]
+    derives: tuple[_CompiledDerive, ...]
+
+
+@dataclass(slots=True)
+class _Matcher:
+    regex: re.Pattern[str]
+    rules: dict[str, _CompiledRule]
+
+
+@dataclass(slots=True)
+class _Route:
+    pack: Pack
+    fields: dict[str, Any]
+    matcher: _Matcher
+
+
+@dataclass
+class _PackRuntime:
+    pack: Pack
+    programs: re.Pattern[str]
+    program_captures: tuple[tuple[str, str, Convert], ...]
+    matchers: dict[str, _Matcher] = field(default_factory=dict)
+
+
+def _captures(exp: Expansion, aliases: list[str]) -> tuple[tuple[str, str, Convert], ...]:
+    return tuple((a, exp.groups[a], _converter(exp.groups[a])) for a in aliases)
+
+
+def _event_fields(rule: Rule) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event.category": list(rule.event.category),
+        "event.type": list(rule.event.type),
+        "event.action": rule.event.action,
+    }
+    if rule.event.outcome:
+        event["event.outcome"] = rule.event.outcome
+    return event
+
+
+def _set_fields(pack: Pack, rule: Rule) -> dict[str, Any]:
+    fields = load_fields()
+    static: dict[str, Any] = {}
+    for name, value in rule.set.items():
+        if name not in fields:
+            raise PackError(f"{pack.path}: rule {rule.id!r}: `set` names unknown field {name!r}")
+        static[name] = coercer(name)(value)
+    return static
+
+
+class Parser:
+    """Compiles the packs once; `parse(line)` is the hot path."""
+
+    def __init__(
+        self,
+        packs: tuple[Pack, ...] | None = None,
+        *,
+        timezone: str | None = None,
+        reference: date | None = None,
+        source: str | None = None,
+    ) -> None:
+        all_packs = packs if packs is not None else load_packs()
+        if source is not None:
+            chosen = [p for p in all_packs if p.source == source]
+            if not chosen:
+                known = ", ".join(sorted(p.source for p in all_packs))
+                raise ValueError(f"unknown source {source!r} (known: {known})")
+            all_packs = tuple(chosen)
+        self.forced = all_packs[0] if source is not None else None
+        self.packs = [self._runtime(p) for p in all_packs]
+        self.timestamps = TimestampConverter(resolve_timezone(timezone), reference or date.today())
+        self.envelope = EnvelopeParser(self.timestamps)
+        self._routes: dict[str | None, _Route | None] = {}
+
+    # -- compilation --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _runtime(pack: Pack) -> _PackRuntime:
+        exp = Expansion(pack.patterns, f"{pack.path}: programs")
+        text = grok_to_regex(exp.expand(pack.programs))
+        return _PackRuntime(pack, re.compile(text), _captures(exp, list(exp.groups)))
+
+    def _matcher(self, runtime: _PackRuntime, daemon: str) -> _Matcher:
+        matcher = runtime.matchers.get(daemon)
+        if matcher is not None:
+            return matcher
+        pack = runtime.pack
+        exp = Expansion(pack.patterns, f"{pack.path}")
+        prefix = exp.expand(pack.prefix)
+        prefix_aliases = list(exp.groups)
+        parts: list[str] = []
+        compiled: dict[str, _CompiledRule] = {}
+        for index, rule in enumerate(pack.rules):
+            if rule.daemons and daemon not in rule.daemons:
+                continue
+            exp.where = f"{pack.path}: rule {rule.id!r}"
+            before = set(exp.groups)
+            body = exp.expand(rule.match)
+            own = [a for a in exp.groups if a not in before]
+            name = f"r{index}"
+            parts.append(f"(?P<{name}>{body})")
+            compiled[name] = _CompiledRule(
+                rule,
+                _captures(exp, own + prefix_aliases),
+                _event_fields(rule),
+                _set_fields(pack, rule),
+                tuple(self._derive(pack, rule, d) for d in rule.derive),
+            )
+        if not parts:
+            parts.append("(?!)")
+        text = grok_to_regex(f"(?>{prefix})(?:{'|'.join(parts)})" + r"\Z")
+        try:
+            regex = re.compile(text)
+        except re.error as exc:
+            raise PackError(f"{pack.path}: daemon {daemon!r}: rules do not compile: {exc}") from None
+        matcher = _Matcher(regex, compiled)
+        runtime.matchers[daemon] = matcher
+        return matcher
+
+    @staticmethod
+    def _derive(pack: Pack, rule: Rule, spec: Any) -> _CompiledDerive:
+        where = f"{pack.path}: rule {rule.id!r}: derive"
+        fields = load_fields()
+        for name in (spec.source, spec.to):
+            if name is not None and name not in fields:
+                raise PackError(f"{where}: unknown field {name!r}")
+        if spec.pattern is None:
+            return _CompiledDerive(spec.source, spec.to, spec.map, None)
+        exp = Expansion(pack.patterns, where)
+        regex = re.compile(grok_to_regex(exp.expand(spec.pattern)))
+        return _CompiledDerive(spec.source, None, None, regex, _captures(exp, list(exp.groups)))
+
+    # -- routing ------------------------------------------------------------------------------------
+
+    def _route(self, program: str | None) -> _Route | None:
+        if program in self._routes:
+            return self._routes[program]
+        route = None
+        for runtime in self.packs:
+            m = runtime.programs.fullmatch(program) if program is not None else None
+            if m is None and runtime.pack is not self.forced:
+                continue
+            fields: dict[str, Any] = {}
+            if m is not None:
+                for alias, name, convert in runtime.program_captures:
+                    value = m.group(alias)
+                    if value is not None:
+                        fields[name] = convert(value) if convert else value
+            daemon = str(fields.get("mail.daemon", program or ""))
+            route = _Route(runtime.pack, fields, self._matcher(runtime, daemon))
+            break
+        if len(self._routes) < 4096:
+            self._routes[program] = route
+        return route
+
+    # -- the hot path -------------------------------------------------------------------------------
+
+    def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
+        out: dict[str, Any] = {}
+        env = self.envelope.parse(line)
+        if env is None:
+            message = line
+            out["message"] = message
+            tags = [*(tags or ()), "no_envelope"]
+            route = self._route(None) if self.forced else None
+        else:
+            message = env.message
+            out["@timestamp"] = env.fields.pop("@timestamp", None)
+            out["message"] = message
+            route = self._route(env.program)
+        dataset = route.pack.dataset if route else OTHER_DATASET
+        out["event.kind"] = "event"
+        out["event.dataset"] = dataset
+        if env is not None:
+            out.update(env.fields)
+        rule_id = None
+        produced = None
+        if route is not None:
+            out.update(route.fields)
+            m = route.matcher.regex.match(message)
+            if m is not None:
+                compiled = route.matcher.rules[m.lastgroup]  # type: ignore[index]
+                rule_id = compiled.rule.id
+                produced, error = self._apply(compiled, m, out)
+                if error:
+                    out["error.message"] = error
+                    tags = [*(tags or ()), "type_error"]
+            for name, value in route.pack.defaults.items():
+                out.setdefault(name, value)
+        if rule_id is None:
+            tags = [*(tags or ()), UNPARSED]
+        if tags:
+            out["tags"] = tags
+        out["event.original"] = line
+        if out.get("@timestamp") is None:
+            out.pop("@timestamp", None)
+        return Parsed(out, rule_id, dataset, produced)
+
+    @staticmethod
+    def _apply(compiled: _CompiledRule, m: re.Match[str], out: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """Set the rule's fields on `out`; return what the rule itself produced and any type errors."""
+        errors: list[str] = []
+        produced: dict[str, Any] = {}
+        for alias, name, convert in compiled.captures:
+            value = m.group(alias)
+            if value is None or name in produced:
+                continue
+            if convert is not None:
+                try:
+                    value = convert(value)
+                except FieldTypeError as exc:
+                    errors.append(f"{name}: {exc}")
+                    continue
+            produced[name] = value
+        for name, value in compiled.rule_set.items():
+            produced.setdefault(name, value)
+        for derive in compiled.derives:
+            source = produced.get(derive.source)
+            if source is None:
+                continue
+            if derive.regex is not None:
+                dm = derive.regex.search(str(source))
+                if dm is None:
+                    continue
+                for alias, name, convert in derive.captures:
+                    value = dm.group(alias)
+                    if value is not None and name not in produced:
+                        try:
+                            produced[name] = convert(value) if convert else value
+                        except FieldTypeError as exc:
+                            errors.append(f"{name}: {exc}")
+            elif derive.to is not None and derive.to not in produced and derive.to not in compiled.event:
+                if derive.mapping is None:
+                    produced[derive.to] = source
+                elif (key := str(source)) in derive.mapping:
+                    produced[derive.to] = derive.mapping[key]
+        out.update(compiled.event)
+        out.update(produced)
+        return produced, "; ".join(errors) or None

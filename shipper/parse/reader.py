@@ -1,0 +1,101 @@
+"""Read log lines from files (plain, gzip, bzip2, xz by magic bytes) or stdin, never failing on content.
+
+Each line comes back decoded with the tags it earned: `invalid_utf8` (bytes replaced by U+FFFD),
+`nul_bytes` (NULs replaced by U+FFFD), `truncated` (longer than MAX_LINE_BYTES; the rest is skipped).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+MAX_LINE_BYTES = 64 * 1024
+_READ_CHUNK = 1 << 20
+
+_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+
+
+def open_binary(path: Path) -> BinaryIO:
+    raw = path.open("rb")
+    head = raw.read(6)
+    raw.seek(0)
+    for magic, opener in _MAGIC:
+        if head.startswith(magic):
+            return opener(raw)  # type: ignore[operator, no-any-return]
+    return raw
+
+
+def reference_date(path: Path | None) -> date:
+    """Year-less timestamps in a file were written before its last modification; a stream's before today."""
+    if path is None:
+        return date.today()
+    return datetime.fromtimestamp(path.stat().st_mtime).date()
+
+
+def decode_line(raw: bytes, tags: list[str]) -> str:
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        tags.append("invalid_utf8")
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+        tags.append("nul_bytes")
+    return text
+
+
+def read_lines(stream: BinaryIO) -> Iterator[tuple[str, list[str]]]:
+    """Yield (text, tags) per line; a final line without newline is still a line."""
+    readline = stream.readline
+    while True:
+        raw = readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        tags: list[str] = []
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raw = _trim_partial_char(raw[:MAX_LINE_BYTES])
+            tags.append("truncated")
+            _skip_rest_of_line(stream)
+        yield decode_line(raw, tags), tags
+
+
+def _trim_partial_char(raw: bytes) -> bytes:
+    """Cutting at a byte limit may split a UTF-8 character; drop that partial tail rather than mangle it."""
+    i, continuation = len(raw) - 1, 0
+    while i >= 0 and continuation < 3 and raw[i] & 0xC0 == 0x80:
+        i -= 1
+        continuation += 1
+    if i < 0:
+        return raw
+    lead = raw[i]
+    needed = 4 if lead >= 0xF0 else 3 if lead >= 0xE0 else 2 if lead >= 0xC0 else 1
+    return raw[:i] if needed > continuation + 1 else raw
+
+
+def _skip_rest_of_line(stream: BinaryIO) -> None:
+    while True:
+        chunk = stream.readline(_READ_CHUNK)
+        if not chunk or chunk.endswith(b"\n"):
+            return
+
+
+def open_inputs(paths: list[Path]) -> Iterator[tuple[Path | None, BinaryIO]]:
+    if not paths:
+        yield None, sys.stdin.buffer
+        return
+    for path in paths:
+        if str(path) == "-":
+            yield None, sys.stdin.buffer
+            continue
+        with open_binary(path) as stream:
+            yield path, stream

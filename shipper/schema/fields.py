@@ -1,0 +1,140 @@
+"""Load `fields.yml`, coerce captured strings to their field's type, render the field reference."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+FIELDS_FILE = Path(__file__).with_name("fields.yml")
+
+FieldType = Literal["keyword", "text", "wildcard", "long", "float", "ip", "date", "boolean", "flattened"]
+
+
+class FieldTypeError(ValueError):
+    """A captured value does not fit its field's type."""
+
+
+class FieldDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: FieldType
+    description: str
+    ecs: bool = False
+    array: bool = False
+
+
+def _to_long(value: str | int) -> int:
+    if isinstance(value, bool):
+        raise FieldTypeError(f"not an integer: {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise FieldTypeError(f"not an integer: {value!r}") from None
+
+
+def _to_float(value: str | float) -> float:
+    if isinstance(value, bool):
+        raise FieldTypeError(f"not a number: {value!r}")
+    try:
+        return float(value)
+    except ValueError:
+        raise FieldTypeError(f"not a number: {value!r}") from None
+
+
+def _to_ip(value: str) -> str:
+    if not isinstance(value, str):
+        raise FieldTypeError(f"not an IP address: {value!r}")
+    try:
+        return str(ipaddress.ip_address(value.removeprefix("IPv6:").split("%", 1)[0]))
+    except ValueError:
+        raise FieldTypeError(f"not an IP address: {value!r}") from None
+
+
+def _to_bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise FieldTypeError(f"not a boolean: {value!r}")
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_COERCERS: dict[str, Callable[[Any], Any]] = {
+    "keyword": _identity,
+    "text": _identity,
+    "wildcard": _identity,
+    "date": _identity,
+    "flattened": _identity,
+    "long": _to_long,
+    "float": _to_float,
+    "ip": _to_ip,
+    "boolean": _to_bool,
+}
+
+
+@cache
+def load_fields(path: Path = FIELDS_FILE) -> dict[str, FieldDef]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping of field name to definition")
+    fields: dict[str, FieldDef] = {}
+    for name, spec in raw.items():
+        try:
+            fields[name] = FieldDef(name=name, **spec)
+        except (ValidationError, TypeError) as exc:
+            raise ValueError(f"{path}: field {name!r}: {exc}") from None
+    return fields
+
+
+@cache
+def coercer(name: str) -> Callable[[Any], Any]:
+    """The converter for a field; unknown names raise KeyError so packs cannot invent fields."""
+    definition = load_fields()[name]
+    convert = _COERCERS[definition.type]
+    if not definition.array:
+        return convert
+
+    def to_list(value: Any) -> list[Any]:
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return [convert(value)]
+
+    return to_list
+
+
+def coerce(name: str, value: Any) -> Any:
+    return coercer(name)(value)
+
+
+def render_markdown(fields: dict[str, FieldDef] | None = None) -> str:
+    fields = fields if fields is not None else load_fields()
+    lines = [
+        "# Field reference",
+        "",
+        "Generated from `shipper/schema/fields.yml` by `shipper fields --format markdown`;"
+        " do not edit by hand.",
+        "",
+        "ECS fields keep their ECS names and types; the rest live under `mail.*`.",
+        "",
+        "| Field | Type | ECS | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in sorted(fields, key=lambda n: (not fields[n].ecs, n)):
+        f = fields[name]
+        kind = f"{f.type}[]" if f.array else f.type
+        desc = f.description.replace("|", "\\|")
+        lines.append(f"| `{name}` | {kind} | {'yes' if f.ecs else ''} | {desc} |")
+    return "\n".join(lines) + "\n"

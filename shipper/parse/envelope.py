@@ -22,8 +22,8 @@ _HEADER_TAIL = (
 _PRI = r"(?:<(?P<pri>\d{1,3})>)?"
 _BSD_STAMP = (
     r"(?:(?P<prefac>[a-z0-9]+)\.(?P<presev>[a-z]+): )?"
-    r"(?P<mon>[^\W\d_]{3,4}\.?) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
-    r"(?P<clock>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?"
+    r"(?P<stamp>(?P<mon>[^\W\d_]{3,4}\.?) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
+    r"(?P<clock>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?)"
 )
 _ISO_STAMP = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?)"
 
@@ -66,6 +66,7 @@ class EnvelopeParser:
     def __init__(self, timestamps: TimestampConverter) -> None:
         self.ts = timestamps
         self.zone_name = timezone_name(timestamps.tz)
+        self._stamps: dict[str, str] = {}
 
     def parse(self, line: str) -> Envelope | None:
         first = line[:1]
@@ -82,18 +83,43 @@ class EnvelopeParser:
         return env
 
     def _bsd(self, line: str) -> Envelope | None:
-        m = _BSD.fullmatch(line) or _BSD_NO_PROGRAM.fullmatch(line)
+        m = _BSD.fullmatch(line)
+        if m is not None:
+            # Positional groups: the hot path of the most common format, without building a groupdict.
+            pri, prefac, presev, raw, mon, day, year, clock, frac, host, prog, pid, tagfac, tagsev, msg = m.groups()
+            stamp = self._stamps.get(raw)
+            if stamp is None:
+                stamp = self.ts.bsd(mon, day, clock, frac, year)
+                if stamp is None:
+                    return None
+                if len(self._stamps) > 4096:
+                    self._stamps.clear()
+                self._stamps[raw] = stamp
+            fields: dict[str, Any] = {"@timestamp": stamp, "event.timezone": self.zone_name}
+            if pri:
+                self._priority(fields, pri)
+            if host:
+                fields["host.hostname"] = host
+            fields["process.name"] = prog
+            if pid:
+                fields["process.pid"] = int(pid)
+            if tagfac:
+                self._facility_severity(fields, tagfac, tagsev)
+            if prefac:
+                self._facility_severity(fields, prefac, presev)
+            return Envelope(fields, prog, msg)
+        m = _BSD_NO_PROGRAM.fullmatch(line)
         if m is None:
             return None
         g = m.groupdict()
         stamp = self.ts.bsd(g["mon"], g["day"], g["clock"], g["frac"], g["year"])
         if stamp is None:
             return None
-        fields: dict[str, Any] = {"@timestamp": stamp, "event.timezone": self.zone_name}
+        fields = {"@timestamp": stamp, "event.timezone": self.zone_name}
         self._header(fields, g)
         if g["prefac"]:
             self._facility_severity(fields, g["prefac"], g["presev"])
-        return Envelope(fields, g.get("prog"), g["msg"])
+        return Envelope(fields, None, g["msg"])
 
     def _iso(self, line: str) -> Envelope | None:
         m = _ISO.fullmatch(line) or _ISO_NO_PROGRAM.fullmatch(line)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from shipper.parse.codegen import Extractor, build_extractor
 from shipper.parse.envelope import EnvelopeParser
 from shipper.parse.packs import Expansion, Pack, PackError, Rule, grok_to_regex, load_packs
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
@@ -52,6 +53,7 @@ class _CompiledRule:
     event: dict[str, Any]
     rule_set: dict[str, Any]
     derives: tuple[_CompiledDerive, ...]
+    extract: Extractor | None = None  # built once the combined regex is compiled and group numbers known
 
 
 @dataclass(slots=True)
@@ -65,6 +67,7 @@ class _Route:
     pack: Pack
     fields: dict[str, Any]
     matcher: _Matcher
+    defaults: tuple[tuple[str, Any], ...]
 
 
 @dataclass
@@ -124,6 +127,12 @@ class Parser:
         self.envelope = EnvelopeParser(self.timestamps)
         self._routes: dict[str | None, _Route | None] = {}
 
+    def set_reference(self, reference: date) -> None:
+        """Change the date year-less timestamps are placed before (a file's mtime, or today)."""
+        if reference != self.timestamps.years.latest - timedelta(days=1):
+            self.timestamps = TimestampConverter(self.timestamps.tz, reference)
+            self.envelope = EnvelopeParser(self.timestamps)
+
     # -- compilation --------------------------------------------------------------------------------
 
     @staticmethod
@@ -165,6 +174,11 @@ class Parser:
             regex = re.compile(text)
         except re.error as exc:
             raise PackError(f"{pack.path}: daemon {daemon!r}: rules do not compile: {exc}") from None
+        for rule_compiled in compiled.values():
+            rule_compiled.extract = build_extractor(
+                tuple(regex.groupindex[a] for a, _, _ in rule_compiled.captures),
+                tuple((name, convert) for _, name, convert in rule_compiled.captures),
+            )
         matcher = _Matcher(regex, compiled)
         runtime.matchers[daemon] = matcher
         return matcher
@@ -199,7 +213,8 @@ class Parser:
                     if value is not None:
                         fields[name] = convert(value) if convert else value
             daemon = str(fields.get("mail.daemon", program or ""))
-            route = _Route(runtime.pack, fields, self._matcher(runtime, daemon))
+            defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
+            route = _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
             break
         if len(self._routes) < 4096:
             self._routes[program] = route
@@ -237,8 +252,9 @@ class Parser:
                 if error:
                     out["error.message"] = error
                     tags = [*(tags or ()), "type_error"]
-            for name, value in route.pack.defaults.items():
-                out.setdefault(name, value)
+            for name, value in route.defaults:
+                if name not in out:
+                    out[name] = value
         if rule_id is None:
             tags = [*(tags or ()), UNPARSED]
         if tags:
@@ -251,19 +267,7 @@ class Parser:
     @staticmethod
     def _apply(compiled: _CompiledRule, m: re.Match[str], out: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """Set the rule's fields on `out`; return what the rule itself produced and any type errors."""
-        errors: list[str] = []
-        produced: dict[str, Any] = {}
-        for alias, name, convert in compiled.captures:
-            value = m.group(alias)
-            if value is None or name in produced:
-                continue
-            if convert is not None:
-                try:
-                    value = convert(value)
-                except FieldTypeError as exc:
-                    errors.append(f"{name}: {exc}")
-                    continue
-            produced[name] = value
+        produced, errors = compiled.extract(m)  # type: ignore[misc]
         for name, value in compiled.rule_set.items():
             produced.setdefault(name, value)
         for derive in compiled.derives:

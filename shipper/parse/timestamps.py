@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # English first; then the abbreviations localised syslog/journalctl output uses (fr, de, es, it, nl, pt).
@@ -18,12 +20,31 @@ MONTHS: dict[str, int] = {
 TAI64_UNIX_OFFSET = (1 << 62) + 10  # daemontools/tai64nlocal convention
 
 
+def _local_zone() -> tzinfo:
+    """The machine's zone with its DST rules (not a fixed offset): $TZ, /etc/timezone, then /etc/localtime."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file():
+        candidates.append(timezone_file.read_text(encoding="utf-8", errors="replace").strip())
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        candidates.append(str(localtime.resolve()).partition("zoneinfo/")[2])
+    for key in candidates:
+        if key:
+            try:
+                return ZoneInfo(key)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    if localtime.is_file():
+        with localtime.open("rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    return UTC
+
+
 def resolve_timezone(name: str | None) -> tzinfo:
     """`None`/`local` → the machine's zone; otherwise an IANA name or `UTC`."""
     if name is None or name.lower() == "local":
-        local = datetime.now().astimezone().tzinfo
-        assert local is not None
-        return local
+        return _local_zone()
     if name.upper() in ("UTC", "Z"):
         return UTC
     try:
@@ -33,6 +54,8 @@ def resolve_timezone(name: str | None) -> tzinfo:
 
 
 def timezone_name(tz: tzinfo) -> str:
+    if tz is UTC:
+        return "UTC"
     return getattr(tz, "key", None) or tz.tzname(datetime.now()) or "local"
 
 

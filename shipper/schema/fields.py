@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -48,13 +49,27 @@ def _to_float(value: str | float) -> float:
         raise FieldTypeError(f"not a number: {value!r}") from None
 
 
+_IPV4 = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+_IP_CACHE: dict[str, str] = {}
+
+
 def _to_ip(value: str) -> str:
+    """Validate and normalise (IPv6 compressed, zone and `IPv6:` prefix dropped); canonical IPv4 as is."""
     if not isinstance(value, str):
         raise FieldTypeError(f"not an IP address: {value!r}")
+    if _IPV4.fullmatch(value):
+        return value
+    cached = _IP_CACHE.get(value)
+    if cached is not None:
+        return cached
     try:
-        return str(ipaddress.ip_address(value.removeprefix("IPv6:").split("%", 1)[0]))
+        normal = str(ipaddress.ip_address(value.removeprefix("IPv6:").split("%", 1)[0]))
     except ValueError:
         raise FieldTypeError(f"not an IP address: {value!r}") from None
+    if len(_IP_CACHE) > 65536:
+        _IP_CACHE.clear()
+    _IP_CACHE[value] = normal
+    return normal
 
 
 def _to_bool(value: str | bool) -> bool:
@@ -124,8 +139,7 @@ def render_markdown(fields: dict[str, FieldDef] | None = None) -> str:
     lines = [
         "# Field reference",
         "",
-        "Generated from `shipper/schema/fields.yml` by `shipper fields --format markdown`;"
-        " do not edit by hand.",
+        "Generated from `shipper/schema/fields.yml` by `shipper fields --format markdown`; do not edit by hand.",
         "",
         "ECS fields keep their ECS names and types; the rest live under `mail.*`.",
         "",

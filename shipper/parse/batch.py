@@ -1,28 +1,29 @@
 """Parse whole inputs to NDJSON, in input order, on one core or several.
 
-Lines are read and decoded in the calling process and handed out in chunks; each worker owns a Parser
-(compiled once per process) and returns the chunk's NDJSON bytes and coverage, collected in order.
+The calling process only reads: it hands out blocks of whole lines as bytes. Each worker owns a Parser
+(compiled once per process), decodes and parses a block and returns its NDJSON bytes and coverage,
+collected in input order.
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from itertools import islice
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import BinaryIO
 
 from shipper.parse.event import to_ndjson
 from shipper.parse.parser import Parser
-from shipper.parse.reader import read_lines, reference_date
+from shipper.parse.reader import read_blocks, read_lines, reference_date
 from shipper.parse.stats import Coverage
 
-CHUNK_LINES = 2000
+BLOCK_BYTES = 256 * 1024  # about 2000 Postfix lines
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,20 @@ class ChunkParser:
     def __init__(self, options: ParseOptions) -> None:
         self.parser = Parser(timezone=options.timezone, source=options.source)
 
-    def run(self, reference: date, lines: list[tuple[str, list[str]]]) -> tuple[bytes, Coverage]:
+    def run(self, reference: date, lines: Iterable[tuple[str, list[str]]]) -> tuple[bytes, Coverage]:
         self.parser.set_reference(reference)
-        coverage = Coverage()
+        hits: dict[tuple[str, str | None], int] = {}
         parse = self.parser.parse
         out = bytearray()
         for text, tags in lines:
             parsed = parse(text, tags or None)
-            coverage.add(parsed.dataset, parsed.rule)
+            key = (parsed.dataset, parsed.rule)
+            hits[key] = hits.get(key, 0) + 1
             out += to_ndjson(parsed.fields)
-        return bytes(out), coverage
+        return bytes(out), Coverage(Counter(hits))
+
+    def run_block(self, reference: date, block: bytes) -> tuple[bytes, Coverage]:
+        return self.run(reference, read_lines(io.BytesIO(block)))
 
 
 _worker: ChunkParser | None = None
@@ -56,22 +61,21 @@ def _init_worker(options: ParseOptions) -> None:
     _worker = ChunkParser(options)
 
 
-def _run_chunk(job: tuple[date, list[tuple[str, list[str]]]]) -> tuple[bytes, Coverage]:
+def _run_block(job: tuple[date, bytes]) -> tuple[bytes, Coverage]:
     assert _worker is not None
-    return _worker.run(*job)
+    return _worker.run_block(*job)
 
 
-def _chunks(
+def _blocks(
     inputs: Iterator[tuple[Path | None, BinaryIO]],
     options: ParseOptions,
     on_chunk: Callable[[Path | None, BinaryIO], None],
-) -> Iterator[tuple[date, list[tuple[str, list[str]]]]]:
+) -> Iterator[tuple[date, bytes]]:
     for path, stream in inputs:
         reference = options.reference or reference_date(path)
-        lines = read_lines(stream)
-        while chunk := list(islice(lines, CHUNK_LINES)):
+        for block in read_blocks(stream, BLOCK_BYTES):
             on_chunk(path, stream)
-            yield reference, chunk
+            yield reference, block
 
 
 def default_workers() -> int:
@@ -85,11 +89,11 @@ def parse_inputs(
     on_chunk: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
 ) -> Iterator[tuple[bytes, Coverage]]:
     """Yield (NDJSON bytes, coverage) per chunk, in input order."""
-    jobs = _chunks(inputs, options, on_chunk)
+    jobs = _blocks(inputs, options, on_chunk)
     if workers <= 1:
         local = ChunkParser(options)
         for job in jobs:
-            yield local.run(*job)
+            yield local.run_block(*job)
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with ctx.Pool(workers, initializer=_init_worker, initargs=(options,)) as pool:
@@ -97,7 +101,7 @@ def parse_inputs(
         # would sit in memory whole.
         pending: deque[AsyncResult[tuple[bytes, Coverage]]] = deque()
         for job in jobs:
-            pending.append(pool.apply_async(_run_chunk, (job,)))
+            pending.append(pool.apply_async(_run_block, (job,)))
             if len(pending) >= workers * 3:
                 yield pending.popleft().get()
         while pending:

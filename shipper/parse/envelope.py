@@ -15,7 +15,7 @@ from shipper.parse.timestamps import TimestampConverter, timezone_name
 
 _HEADER_TAIL = (
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?"
-    r"(?P<prog>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ?"
+    r"(?P<prog>[A-Za-z_][^\s\[\]:]*)(?:\[(?P<pid>\d+)\])?: ?"
     r"(?:\[ID \d+ (?P<tagfac>[a-z0-9]+)\.(?P<tagsev>[a-z]+)\] )?"
     r"(?P<msg>.*)"
 )
@@ -231,7 +231,7 @@ class EnvelopeParser:
         env.message = inner
 
 
-_PROGRAM_PREFIX = re.compile(r"(?P<prog>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?: ")
+_PROGRAM_PREFIX = re.compile(r"(?P<prog>[A-Za-z_][^\s\[\]:]*)(?:\[(?P<pid>\d+)\])?: ")
 
 
 def _structured_data(text: str) -> dict[str, dict[str, str]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shipper.parse.packs import Pack, load_packs
+from shipper.parse.packs import Example, Pack, Rule, load_packs
 from shipper.parse.parser import Parser
 from shipper.schema.fields import FieldTypeError, coerce
 
@@ -29,28 +29,35 @@ def _expected(fields: dict[str, Any]) -> dict[str, Any]:
     return expected
 
 
+def example_parser(packs: tuple[Pack, ...] | None = None) -> Parser:
+    return Parser(packs if packs is not None else load_packs(), timezone="UTC", reference=EXAMPLE_REFERENCE)
+
+
+def check_example(parser: Parser, rule: Rule, example: Example) -> str | None:
+    """None when the example line matches `rule` and gives exactly the expected fields; else the problem."""
+    parsed = parser.parse(example.line)
+    if parsed.rule != rule.id:
+        return f"matched rule {parsed.rule!r} instead"
+    try:
+        expected = _expected(example.fields)
+    except (KeyError, FieldTypeError) as exc:
+        return f"expected fields are invalid: {exc}"
+    got = parsed.rule_fields or {}
+    return _diff(expected, got) if got != expected else None
+
+
 def check_examples(packs: tuple[Pack, ...] | None = None) -> tuple[int, list[ExampleFailure]]:
     packs = packs if packs is not None else load_packs()
-    parser = Parser(packs, timezone="UTC", reference=EXAMPLE_REFERENCE)
+    parser = example_parser(packs)
     failures: list[ExampleFailure] = []
     count = 0
     for pack in packs:
         for rule in pack.rules:
             for example in rule.examples:
                 count += 1
-                parsed = parser.parse(example.line)
-                where = (pack.source, rule.id, example.line)
-                if parsed.rule != rule.id:
-                    failures.append(ExampleFailure(*where, f"matched rule {parsed.rule!r} instead"))
-                    continue
-                try:
-                    expected = _expected(example.fields)
-                except (KeyError, FieldTypeError) as exc:
-                    failures.append(ExampleFailure(*where, f"expected fields are invalid: {exc}"))
-                    continue
-                got = parsed.rule_fields or {}
-                if got != expected:
-                    failures.append(ExampleFailure(*where, _diff(expected, got)))
+                problem = check_example(parser, rule, example)
+                if problem:
+                    failures.append(ExampleFailure(pack.source, rule.id, example.line, problem))
     return count, failures
 
 

@@ -89,6 +89,33 @@ def _skip_rest_of_line(stream: BinaryIO) -> None:
             return
 
 
+def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:
+    """Whole lines in blocks of about `size` bytes, for handing to parser processes without per-line work.
+
+    A line longer than MAX_LINE_BYTES is cut to MAX_LINE_BYTES + 1 bytes here, so `read_lines` on the block
+    still sees it as over-long (and tags it) while memory stays bounded whatever the line's length.
+    """
+    pending = b""
+    skipping = False
+    while data := stream.read(size):
+        if skipping:
+            newline = data.find(b"\n")
+            if newline == -1:
+                continue
+            data = data[newline:]
+            skipping = False
+        data = pending + data
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if len(pending) > MAX_LINE_BYTES:
+            pending = pending[: MAX_LINE_BYTES + 1]
+            skipping = True
+        if cut:
+            yield data[:cut]
+    if pending:
+        yield pending
+
+
 def open_inputs(paths: list[Path]) -> Iterator[tuple[Path | None, BinaryIO]]:
     if not paths:
         yield None, sys.stdin.buffer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ MONTHS: dict[str, int] = {
     "ott": 10, "mei": 5, "out": 10, "fev": 2, "dez.": 12,
 }  # fmt: skip
 
+_INVALID = -(1 << 63)  # marks an hour key that names no real date
 TAI64_UNIX_OFFSET = (1 << 62) + 10  # daemontools/tai64nlocal convention
 
 
@@ -103,32 +105,39 @@ class TimestampConverter:
     def __init__(self, tz: tzinfo, reference: date) -> None:
         self.tz = tz
         self.years = YearResolver(reference)
-        self._cache: dict[tuple[str, ...], str | None] = {}
+        self._hours: dict[tuple[str, str, str | None, str], int] = {}
         self._iso_cache: dict[str, tuple[str, bool]] = {}
 
-    def _remember(self, key: tuple[str, ...], value: str | None) -> str | None:
-        if len(self._cache) > 8192:
-            self._cache.clear()
-        self._cache[key] = value
-        return value
-
     def bsd(self, month_name: str, day: str, clock: str, frac: str | None, year: str | None) -> str | None:
-        key = (month_name, day, clock, frac or "", year or "")
-        cached = self._cache.get(key, False)
-        if cached is not False:
-            return cached  # type: ignore[return-value]
+        """`clock` is HH:MM:SS. The UTC epoch of each local hour is computed once (a zone's offset does not
+        change within an hour); the minutes and seconds are then plain arithmetic."""
+        hour_key = (month_name, day, year, clock[:2])
+        base = self._hours.get(hour_key)
+        if base is None:
+            base = self._hour_epoch(month_name, day, year, int(clock[:2]))
+            if len(self._hours) > 4096:
+                self._hours.clear()
+            self._hours[hour_key] = base
+        if base == _INVALID:
+            return None
+        minute, second = int(clock[3:5]), int(clock[6:8])
+        if minute > 59 or second > 60:
+            return None
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(base + minute * 60 + min(second, 59)))
+        if frac:
+            text += "." + frac[:6]
+        return text + "Z"
+
+    def _hour_epoch(self, month_name: str, day: str, year: str | None, hour: int) -> int:
         month = MONTHS.get(month_name.lower().rstrip("."))
         if month is None:
-            return self._remember(key, None)
+            return _INVALID
         day_n = int(day)
         y = int(year) if year else self.years.year_for(month, day_n)
-        micro, digits = _fraction(frac)
         try:
-            hh, mm, ss = (int(p) for p in clock.split(":"))
-            moment = datetime(y, month, day_n, hh, mm, min(ss, 59), micro, tzinfo=self.tz)
-        except ValueError:
-            return self._remember(key, None)
-        return self._remember(key, format_utc(moment, digits))
+            return int(datetime(y, month, day_n, hour, tzinfo=self.tz).timestamp())
+        except (ValueError, OverflowError):
+            return _INVALID
 
     def iso(self, text: str) -> tuple[str | None, bool]:
         """RFC 3339 / ISO-like `YYYY-MM-DD[T ]HH:MM:SS[.f][zone]`. Returns (iso, had_zone)."""

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+
+import pytest
+
+from shipper.parse.reader import MAX_LINE_BYTES, open_binary, read_lines
+
+
+def lines(data: bytes):
+    return list(read_lines(io.BytesIO(data)))
+
+
+def test_crlf_and_missing_final_newline():
+    assert lines(b"a\r\nb\nc") == [("a", []), ("b", []), ("c", [])]
+
+
+def test_empty_lines_are_lines():
+    assert lines(b"\n\nx\n") == [("", []), ("", []), ("x", [])]
+
+
+def test_invalid_utf8_is_replaced_and_tagged():
+    [(text, tags)] = lines(b"caf\xe9 \xff ok\n")
+    assert text == "caf\ufffd \ufffd ok"
+    assert tags == ["invalid_utf8"]
+
+
+def test_nul_bytes_are_replaced_and_tagged():
+    [(text, tags)] = lines(b"a\x00b\n")
+    assert text == "a\ufffdb"
+    assert tags == ["nul_bytes"]
+
+
+def test_huge_line_is_truncated_and_the_next_line_survives():
+    huge = b"x" * (MAX_LINE_BYTES * 3 + 17)
+    result = lines(huge + b"\nnext\n")
+    assert len(result) == 2
+    assert len(result[0][0]) == MAX_LINE_BYTES and result[0][1] == ["truncated"]
+    assert result[1] == ("next", [])
+
+
+def test_truncation_does_not_split_a_character():
+    data = b"a" * (MAX_LINE_BYTES - 1) + "é".encode() + b"tail\n"
+    [(text, tags)] = lines(data)
+    assert tags == ["truncated"]
+    assert text == "a" * (MAX_LINE_BYTES - 1)
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress, lambda b: b])
+def test_compression_is_detected_by_content(tmp_path, compress):
+    path = tmp_path / "mail.log.1"  # no telling extension
+    path.write_bytes(compress(b"one\ntwo\n"))
+    with open_binary(path) as stream:
+        assert [t for t, _ in read_lines(stream)] == ["one", "two"]

@@ -1,0 +1,87 @@
+"""`shipper` as a user runs it: a real subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, SAMPLES
+
+
+def shipper(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "shipper", *args], input=stdin, capture_output=True, cwd=ROOT, timeout=300, check=False
+    )
+
+
+def events(out: bytes) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_parse_stdin_one_event_per_line_in_order():
+    lines = [
+        b"Mar  3 10:15:01 mx1 postfix/smtpd[2301]: connect from a[192.0.2.1]",
+        b"\xff\xfe not utf-8",
+        b"",
+        b"Mar  3 10:15:02 mx1 postfix/qmgr[2]: 0A1B23E0E1: removed",
+    ]
+    result = shipper("parse", "--timezone", "UTC", stdin=b"\n".join(lines) + b"\n")
+    assert result.returncode == 0, result.stderr
+    got = events(result.stdout)
+    assert len(got) == 4
+    assert got[0]["event"]["action"] == "connection-start"
+    assert "invalid_utf8" in got[1]["tags"]
+    assert got[2]["message"] == ""
+    assert got[3]["email"]["local_id"] == "0A1B23E0E1"
+
+
+def test_parse_gz_file_and_stats(tmp_path: Path):
+    sample = SAMPLES / "postfix" / "varied.log"
+    packed = tmp_path / "mail.log.2.gz"
+    packed.write_bytes(gzip.compress(sample.read_bytes()))
+    result = shipper("parse", "--stats", str(packed))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(sample.read_bytes().splitlines())
+    stderr = result.stderr.decode()
+    assert "mail.postfix" in stderr and "matched" in stderr
+
+
+def test_workers_give_identical_output():
+    sample = str(SAMPLES / "postfix" / "mail.log")
+    one = shipper("parse", "--timezone", "UTC", sample)
+    two = shipper("parse", "--timezone", "UTC", "--workers", "2", sample)
+    assert one.returncode == two.returncode == 0
+    assert one.stdout == two.stdout
+
+
+def test_exit_codes():
+    assert shipper("parse", "--source", "nope", stdin=b"").returncode == 2
+    assert b"unknown source 'nope'" in shipper("parse", "--source", "nope", stdin=b"").stderr
+    assert shipper("parse", "--timezone", "Mars/Olympus", stdin=b"").returncode == 2
+    missing = shipper("parse", "/nonexistent/mail.log")
+    assert missing.returncode == 1 and b"no such file" in missing.stderr
+    partly = shipper("parse", "/nonexistent/mail.log", str(SAMPLES / "postfix" / "varied.log"))
+    assert partly.returncode == 1 and partly.stdout  # the readable file is still parsed
+
+
+def test_help_has_examples():
+    result = shipper("parse", "--help")
+    assert result.returncode == 0
+    assert b"Examples" in result.stdout and b"--stats" in result.stdout
+
+
+def test_check_patterns_passes():
+    result = shipper("check-patterns")
+    assert result.returncode == 0, result.stdout.decode()
+    assert b" 0 failed" in result.stdout
+
+
+def test_field_reference_is_generated_and_current():
+    result = shipper("fields", "--format", "markdown")
+    assert result.returncode == 0
+    assert (ROOT / "docs" / "fields.md").read_bytes() == result.stdout, (
+        "docs/fields.md is stale: shipper fields --format markdown > docs/fields.md"
+    )

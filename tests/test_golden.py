@@ -1,0 +1,47 @@
+"""Golden files: every bundled sample parses to exactly the reviewed NDJSON under tests/golden/.
+
+Regenerate with scripts/regen_golden.sh and review the diff by eye.
+"""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+
+from shipper.parse.batch import ChunkParser, ParseOptions
+from shipper.parse.reader import read_lines
+from shipper.parse.stats import Coverage
+from shipper.schema.contract import contract_errors
+from tests.conftest import GOLDEN, REFERENCE, SAMPLES
+
+SAMPLE_FILES = sorted(SAMPLES.glob("*/*.log"))
+
+
+def parse_sample(path) -> tuple[bytes, Coverage]:
+    lines = list(read_lines(io.BytesIO(path.read_bytes())))
+    return ChunkParser(ParseOptions(timezone="UTC")).run(REFERENCE, lines)
+
+
+@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sample_matches_golden(sample):
+    golden = GOLDEN / sample.parent.name / f"{sample.name}-expected.ndjson"
+    got, _ = parse_sample(sample)
+    expected = golden.read_bytes()
+    if got != expected:
+        for n, (a, b) in enumerate(zip(got.splitlines(), expected.splitlines(), strict=False), 1):
+            assert orjson.loads(a) == orjson.loads(b), f"{sample.name} line {n} differs from {golden.name}"
+        assert len(got.splitlines()) == len(expected.splitlines())
+
+
+@pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_sample_coverage_and_contract(sample):
+    out, coverage = parse_sample(sample)
+    docs = [orjson.loads(line) for line in out.splitlines()]
+    assert len(docs) == len(sample.read_bytes().splitlines())
+    matched = sum(coverage.matched.values())
+    assert matched / coverage.total >= 0.99, coverage.rows()
+    for n, doc in enumerate(docs, 1):
+        assert contract_errors(doc) == [], f"{sample.name} line {n}"
+        assert "@timestamp" in doc

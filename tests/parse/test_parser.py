@@ -57,7 +57,9 @@ def test_outcomes(parser):
     def outcome(text):
         return parser.parse(f"Mar  3 10:00:00 mx1 {text}").fields.get("event.outcome")
 
-    delivery = "postfix/smtp[1]: 0A1B23E0E1: to=<a@b.example>, relay=none, delay=1, delays=1/0/0/0, dsn={}, status={} (x)"
+    delivery = (
+        "postfix/smtp[1]: 0A1B23E0E1: to=<a@b.example>, relay=none, delay=1, delays=1/0/0/0, dsn={}, status={} (x)"
+    )
     assert outcome(delivery.format("2.0.0", "sent")) == "success"
     assert outcome(delivery.format("4.4.1", "deferred")) == "failure"
     assert outcome(delivery.format("5.1.1", "bounced")) == "failure"

@@ -66,8 +66,11 @@ def test_coercion(field, raw, value):
     assert coerce(field, raw) == value
 
 
-@pytest.mark.parametrize(("field", "raw"), [("source.ip", "256.1.1.1"), ("source.ip", "01.2.3.4"),
-                                            ("source.port", "x"), ("mail.delay", "1/2"), ("tls.established", "maybe")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [("source.ip", "256.1.1.1"), ("source.ip", "01.2.3.4"), ("source.port", "x"), ("mail.delay", "1/2"),
+     ("tls.established", "maybe")],
+)  # fmt: skip
 def test_coercion_rejects(field, raw):
     with pytest.raises(FieldTypeError):
         coerce(field, raw)

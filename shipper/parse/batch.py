@@ -7,7 +7,6 @@ collected in input order.
 
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 from collections import Counter, deque
@@ -18,9 +17,10 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import BinaryIO
 
-from shipper.parse.event import to_ndjson
+import orjson
+
 from shipper.parse.parser import Parser
-from shipper.parse.reader import read_blocks, read_lines, reference_date
+from shipper.parse.reader import read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
 
 BLOCK_BYTES = 256 * 1024  # about 2000 Postfix lines
@@ -39,18 +39,18 @@ class ChunkParser:
 
     def run(self, reference: date, lines: Iterable[tuple[str, list[str]]]) -> tuple[bytes, Coverage]:
         self.parser.set_reference(reference)
-        hits: dict[tuple[str, str | None], int] = {}
-        parse = self.parser.parse
+        keys: list[tuple[str, str | None]] = []
+        parse = self.parser.parse_doc
+        dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         out = bytearray()
         for text, tags in lines:
-            parsed = parse(text, tags or None)
-            key = (parsed.dataset, parsed.rule)
-            hits[key] = hits.get(key, 0) + 1
-            out += to_ndjson(parsed.fields)
-        return bytes(out), Coverage(Counter(hits))
+            doc, key = parse(text, tags or None)
+            keys.append(key)
+            out += dumps(doc, option=option)
+        return bytes(out), Coverage(Counter(keys))
 
     def run_block(self, reference: date, block: bytes) -> tuple[bytes, Coverage]:
-        return self.run(reference, read_lines(io.BytesIO(block)))
+        return self.run(reference, split_block(block))
 
 
 _worker: ChunkParser | None = None

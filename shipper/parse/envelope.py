@@ -52,14 +52,52 @@ _SEVERITY_ALIASES = {"error": "err", "warn": "warning", "panic": "emerg", "crit"
 
 
 class Envelope:
-    """What the envelope layer found: ECS fields (dotted), the program and the message text."""
+    """What the envelope layer found: timestamp, zone applied, host, program, pid, message, and `extra`
+    ECS fields (PRI, facility, repeat count, RFC 5424 parts) when the line had any.
 
-    __slots__ = ("fields", "message", "program")
+    An envelope without extras is `plain`: the parser's compiled fast path handles exactly those.
+    """
 
-    def __init__(self, fields: dict[str, Any], program: str | None, message: str) -> None:
-        self.fields = fields
+    __slots__ = ("extra", "host", "message", "pid", "program", "timestamp", "zone")
+
+    def __init__(
+        self,
+        timestamp: str | None,
+        zone: str | None,
+        host: str | None,
+        program: str | None,
+        pid: int | None,
+        message: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.timestamp = timestamp
+        self.zone = zone
+        self.host = host
         self.program = program
+        self.pid = pid
         self.message = message
+        self.extra = extra
+
+    @property
+    def plain(self) -> bool:
+        return not self.extra
+
+    def fields(self) -> dict[str, Any]:
+        """All envelope fields as dotted names, in a fixed order."""
+        fields: dict[str, Any] = {}
+        plain = (
+            ("@timestamp", self.timestamp),
+            ("event.timezone", self.zone),
+            ("host.hostname", self.host),
+            ("process.name", self.program),
+            ("process.pid", self.pid),
+        )
+        for name, value in plain:
+            if value is not None:
+                fields[name] = value
+        if self.extra:
+            fields.update(self.extra)
+        return fields
 
 
 class EnvelopeParser:
@@ -78,7 +116,7 @@ class EnvelopeParser:
             env = self._iso(line) or self._unix(line)
         else:
             env = self._bsd(line)
-        if env is not None:
+        if env is not None and env.message.startswith("message repeated "):
             self._unwrap_repeat(env)
         return env
 
@@ -95,19 +133,16 @@ class EnvelopeParser:
                 if len(self._stamps) > 4096:
                     self._stamps.clear()
                 self._stamps[raw] = stamp
-            fields: dict[str, Any] = {"@timestamp": stamp, "event.timezone": self.zone_name}
-            if pri:
-                self._priority(fields, pri)
-            if host:
-                fields["host.hostname"] = host
-            fields["process.name"] = prog
-            if pid:
-                fields["process.pid"] = int(pid)
-            if tagfac:
-                self._facility_severity(fields, tagfac, tagsev)
-            if prefac:
-                self._facility_severity(fields, prefac, presev)
-            return Envelope(fields, prog, msg)
+            extra: dict[str, Any] | None = None
+            if pri or tagfac or prefac:
+                extra = {}
+                if pri:
+                    self._priority(extra, pri)
+                if tagfac:
+                    self._facility_severity(extra, tagfac, tagsev)
+                if prefac:
+                    self._facility_severity(extra, prefac, presev)
+            return Envelope(stamp, self.zone_name, host, prog, int(pid) if pid else None, msg, extra)
         m = _BSD_NO_PROGRAM.fullmatch(line)
         if m is None:
             return None
@@ -115,11 +150,10 @@ class EnvelopeParser:
         stamp = self.ts.bsd(g["mon"], g["day"], g["clock"], g["frac"], g["year"])
         if stamp is None:
             return None
-        fields = {"@timestamp": stamp, "event.timezone": self.zone_name}
-        self._header(fields, g)
+        extra: dict[str, Any] = {}
         if g["prefac"]:
-            self._facility_severity(fields, g["prefac"], g["presev"])
-        return Envelope(fields, None, g["msg"])
+            self._facility_severity(extra, g["prefac"], g["presev"])
+        return self._from_groups(stamp, self.zone_name, g, extra)
 
     def _iso(self, line: str) -> Envelope | None:
         m = _ISO.fullmatch(line) or _ISO_NO_PROGRAM.fullmatch(line)
@@ -129,36 +163,33 @@ class EnvelopeParser:
         stamp, had_zone = self.ts.iso(g["ts"])
         if stamp is None:
             return None
-        fields: dict[str, Any] = {"@timestamp": stamp}
-        if not had_zone:
-            fields["event.timezone"] = self.zone_name
-        self._header(fields, g)
-        return Envelope(fields, g.get("prog"), g["msg"] or "")
+        return self._from_groups(stamp, None if had_zone else self.zone_name, g, {})
 
     def _rfc5424(self, line: str) -> Envelope | None:
         m = _RFC5424.fullmatch(line)
         if m is None:
             return None
         g = m.groupdict()
-        fields: dict[str, Any] = {"log.syslog.version": g["ver"]}
+        stamp = None
         if g["ts"] != "-":
             stamp, _ = self.ts.iso(g["ts"])
             if stamp is None:
                 return None
-            fields["@timestamp"] = stamp
-        self._priority(fields, g["pri"])
-        if g["host"] != "-":
-            fields["host.hostname"] = g["host"]
-        program = None if g["app"] == "-" else g["app"]
-        if program:
-            fields["process.name"] = program
-        if g["procid"].isdigit():
-            fields["process.pid"] = int(g["procid"])
+        extra: dict[str, Any] = {"log.syslog.version": g["ver"]}
+        self._priority(extra, g["pri"])
         if g["msgid"] != "-":
-            fields["log.syslog.msgid"] = g["msgid"]
+            extra["log.syslog.msgid"] = g["msgid"]
         if g["sd"] != "-":
-            fields["log.syslog.structured_data"] = _structured_data(g["sd"])
-        return Envelope(fields, program, g["msg"] or "")
+            extra["log.syslog.structured_data"] = _structured_data(g["sd"])
+        return Envelope(
+            stamp,
+            None,
+            None if g["host"] == "-" else g["host"],
+            None if g["app"] == "-" else g["app"],
+            int(g["procid"]) if g["procid"].isdigit() else None,
+            g["msg"] or "",
+            extra,
+        )
 
     def _tai64n(self, line: str) -> Envelope | None:
         m = _TAI64N.fullmatch(line)
@@ -167,7 +198,7 @@ class EnvelopeParser:
         stamp = self.ts.tai64n(m["tai"])
         if stamp is None:
             return None
-        return Envelope({"@timestamp": stamp}, None, m["msg"])
+        return Envelope(stamp, None, None, None, None, m["msg"])
 
     def _unix(self, line: str) -> Envelope | None:
         m = _UNIX.fullmatch(line)
@@ -176,19 +207,15 @@ class EnvelopeParser:
         stamp = self.ts.unix(m["unix"])
         if stamp is None:
             return None
-        return Envelope({"@timestamp": stamp}, None, m["msg"])
+        return Envelope(stamp, None, None, None, None, m["msg"])
 
-    def _header(self, fields: dict[str, Any], g: dict[str, str | None]) -> None:
+    def _from_groups(self, stamp: str, zone: str | None, g: dict[str, str | None], extra: dict[str, Any]) -> Envelope:
         if g.get("pri"):
-            self._priority(fields, g["pri"])  # type: ignore[arg-type]
-        if g.get("host"):
-            fields["host.hostname"] = g["host"]
-        if g.get("prog"):
-            fields["process.name"] = g["prog"]
-        if g.get("pid"):
-            fields["process.pid"] = int(g["pid"])  # type: ignore[arg-type]
+            self._priority(extra, g["pri"])  # type: ignore[arg-type]
         if g.get("tagfac"):
-            self._facility_severity(fields, g["tagfac"], g["tagsev"])  # type: ignore[arg-type]
+            self._facility_severity(extra, g["tagfac"], g["tagsev"])  # type: ignore[arg-type]
+        pid = g.get("pid")
+        return Envelope(stamp, zone, g.get("host"), g.get("prog"), int(pid) if pid else None, g["msg"] or "", extra)
 
     @staticmethod
     def _priority(fields: dict[str, Any], pri: str) -> None:
@@ -213,20 +240,17 @@ class EnvelopeParser:
 
     @staticmethod
     def _unwrap_repeat(env: Envelope) -> None:
-        if not env.message.startswith("message repeated "):
-            return
         m = _REPEATED.fullmatch(env.message)
         if m is None:
             return
-        env.fields["mail.repeat_count"] = int(m["n"])
+        env.extra = {**(env.extra or {}), "mail.repeat_count": int(m["n"])}
         inner = m["msg"]
         # rsyslog repeats only the text after "prog[pid]: "; some relays repeat the program too.
         head = _PROGRAM_PREFIX.match(inner)
         if head and env.program is None:
             env.program = head["prog"]
-            env.fields["process.name"] = head["prog"]
             if head["pid"]:
-                env.fields["process.pid"] = int(head["pid"])
+                env.pid = int(head["pid"])
             inner = inner[head.end() :]
         env.message = inner
 

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pygrok import Grok
+from pygrok import pygrok as pygrok_module
 
 from shipper.resources import grok_patterns_dir
 from shipper.schema.fields import load_fields
+from shipper.yamlload import load_yaml
 
 EVENT_CATEGORIES = {
     "api", "authentication", "configuration", "database", "driver", "email", "file", "host", "iam",
@@ -135,7 +136,7 @@ def _format_validation(path: Path, exc: ValidationError, raw: dict[str, Any]) ->
 
 def load_pack(path: Path) -> Pack:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PackError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -164,12 +165,20 @@ _REF = re.compile(r"%\{(?P<name>\w+)(?::(?P<field>[@\w.]+))?(?::\w+)?\}")
 _NAMED = re.compile(r"\(\?P?<(?P<field>[@A-Za-z_][\w.@]*)>")
 
 
+@cache
+def grok_library() -> dict[str, str]:
+    """pygrok's bundled grok pattern library (IP, HOSTNAME, INT, NUMBER, ...), read once."""
+    patterns = pygrok_module._reload_patterns(pygrok_module.DEFAULT_PATTERNS_DIRS)
+    return {name: pattern.regex_str for name, pattern in patterns.items()}
+
+
 class Expansion:
     """Grok text → stdlib-`re` text with unique group aliases (`g0`, `g1`, ...) mapped to field names.
 
-    pygrok cannot name groups with dotted field names, nor reuse a capturing sub-pattern twice in one
-    expression (Python forbids duplicate group names). So pack-local patterns and all captures are expanded
-    here with unique aliases; pygrok then expands its own pattern library (IP, HOSTNAME, ...).
+    Expanded here rather than by `pygrok.Grok`: pygrok cannot name groups with dotted field names, cannot
+    reuse a capturing sub-pattern twice in one expression (Python forbids duplicate group names), wraps
+    every unnamed reference in a capturing group (slower to compile and match) and re-reads its pattern
+    files on every construction. Its pattern library is used as is.
     """
 
     def __init__(self, local_patterns: dict[str, str], where: str) -> None:
@@ -187,25 +196,19 @@ class Expansion:
         return alias
 
     def expand(self, text: str, depth: int = 0) -> str:
-        if depth > 20:
+        if depth > 30:
             raise PackError(f"{self.where}: pattern references nest too deep (a cycle?)")
         text = _NAMED.sub(lambda m: f"(?P<{self._alias(m['field'])}>", text)
 
         def ref(m: re.Match[str]) -> str:
             name, field = m["name"], m["field"]
             if name in self.local:
-                body = self.expand(self.local[name], depth + 1)
-                return f"(?P<{self._alias(field)}>{body})" if field else f"(?:{body})"
-            return f"%{{{name}:{self._alias(field)}}}" if field else f"%{{{name}}}"
+                source = self.local[name]
+            elif name in grok_library():
+                source = grok_library()[name]
+            else:
+                raise PackError(f"{self.where}: unknown grok pattern %{{{name}}}")
+            body = self.expand(source, depth + 1)
+            return f"(?P<{self._alias(field)}>{body})" if field else f"(?:{body})"
 
         return _REF.sub(ref, text)
-
-
-def grok_to_regex(text: str) -> str:
-    """Expand pygrok library references (%{IP}, %{HOSTNAME}, ...) with pygrok itself."""
-    if "%{" not in text:
-        return text
-    try:
-        return Grok(text).regex_obj.pattern
-    except KeyError as exc:
-        raise PackError(f"unknown grok pattern {exc.args[0]!r}") from None

@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from shipper.parse.assemble import Assembler, DerivePlan, build_assembler
 from shipper.parse.codegen import Extractor, build_extractor
-from shipper.parse.envelope import EnvelopeParser
-from shipper.parse.packs import Expansion, Pack, PackError, Rule, grok_to_regex, load_packs
+from shipper.parse.envelope import Envelope, EnvelopeParser
+from shipper.parse.event import nest
+from shipper.parse.packs import Expansion, Pack, PackError, Rule, load_packs
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
 from shipper.schema.fields import FieldTypeError, coercer, load_fields
 
 OTHER_DATASET = "mail.other"
+_MISSING: Any = object()
 UNPARSED = "unparsed"
 
 Convert = Callable[[Any], Any] | None
@@ -38,21 +41,13 @@ class Parsed:
 
 
 @dataclass(slots=True)
-class _CompiledDerive:
-    source: str
-    to: str | None
-    mapping: dict[str, Any] | None
-    regex: re.Pattern[str] | None
-    captures: tuple[tuple[str, str, Convert], ...] = ()
-
-
-@dataclass(slots=True)
 class _CompiledRule:
     rule: Rule
     captures: tuple[tuple[str, str, Convert], ...]
     event: dict[str, Any]
     rule_set: dict[str, Any]
-    derives: tuple[_CompiledDerive, ...]
+    derives: tuple[DerivePlan, ...]
+    key: tuple[str, str | None]  # (dataset, rule id), for coverage counting
     extract: Extractor | None = None  # built once the combined regex is compiled and group numbers known
 
 
@@ -68,6 +63,7 @@ class _Route:
     fields: dict[str, Any]
     matcher: _Matcher
     defaults: tuple[tuple[str, Any], ...]
+    assemblers: dict[str, Assembler | None] = field(default_factory=dict)  # by rule group name, lazily
 
 
 @dataclass
@@ -138,7 +134,7 @@ class Parser:
     @staticmethod
     def _runtime(pack: Pack) -> _PackRuntime:
         exp = Expansion(pack.patterns, f"{pack.path}: programs")
-        text = grok_to_regex(exp.expand(pack.programs))
+        text = exp.expand(pack.programs)
         return _PackRuntime(pack, re.compile(text), _captures(exp, list(exp.groups)))
 
     def _matcher(self, runtime: _PackRuntime, daemon: str) -> _Matcher:
@@ -166,10 +162,11 @@ class Parser:
                 _event_fields(rule),
                 _set_fields(pack, rule),
                 tuple(self._derive(pack, rule, d) for d in rule.derive),
+                (pack.dataset, rule.id),
             )
         if not parts:
             parts.append("(?!)")
-        text = grok_to_regex(f"(?>{prefix})(?:{'|'.join(parts)})" + r"\Z")
+        text = f"(?>{prefix})(?:{'|'.join(parts)})" + r"\Z"
         try:
             regex = re.compile(text)
         except re.error as exc:
@@ -184,17 +181,17 @@ class Parser:
         return matcher
 
     @staticmethod
-    def _derive(pack: Pack, rule: Rule, spec: Any) -> _CompiledDerive:
+    def _derive(pack: Pack, rule: Rule, spec: Any) -> DerivePlan:
         where = f"{pack.path}: rule {rule.id!r}: derive"
         fields = load_fields()
         for name in (spec.source, spec.to):
             if name is not None and name not in fields:
                 raise PackError(f"{where}: unknown field {name!r}")
         if spec.pattern is None:
-            return _CompiledDerive(spec.source, spec.to, spec.map, None)
+            return DerivePlan(spec.source, spec.to, spec.map, None, ())
         exp = Expansion(pack.patterns, where)
-        regex = re.compile(grok_to_regex(exp.expand(spec.pattern)))
-        return _CompiledDerive(spec.source, None, None, regex, _captures(exp, list(exp.groups)))
+        regex = re.compile(exp.expand(spec.pattern))
+        return DerivePlan(spec.source, None, None, regex, _captures(exp, list(exp.groups)))
 
     # -- routing ------------------------------------------------------------------------------------
 
@@ -222,9 +219,47 @@ class Parser:
 
     # -- the hot path -------------------------------------------------------------------------------
 
-    def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
-        out: dict[str, Any] = {}
+    def parse_doc(self, line: str, tags: list[str] | None = None) -> tuple[dict[str, Any], tuple[str, str | None]]:
+        """The nested event and (dataset, matching rule id or None): the fast path of `parse`."""
         env = self.envelope.parse(line)
+        if env is not None and not env.extra:
+            route = self._routes.get(env.program, _MISSING)
+            if route is _MISSING:
+                route = self._route(env.program)
+            if route is not None:
+                m = route.matcher.regex.match(env.message)  # type: ignore[union-attr]
+                if m is not None:
+                    name = m.lastgroup
+                    assemble = route.assemblers.get(name, _MISSING)  # type: ignore[union-attr, arg-type]
+                    if assemble is _MISSING:
+                        assemble = self._assembler(route, name)  # type: ignore[arg-type]
+                    if assemble is not None:
+                        doc = assemble(env, line, m, tags)  # type: ignore[operator]
+                        return doc, route.matcher.rules[name].key  # type: ignore[union-attr, index]
+        parsed = self._parse(line, env, tags)
+        return nest(parsed.fields), (parsed.dataset, parsed.rule)
+
+    def _assembler(self, route: _Route, name: str) -> Assembler | None:
+        compiled = route.matcher.rules[name]
+        groupindex = route.matcher.regex.groupindex
+        assemble = build_assembler(
+            route.pack.dataset,
+            route.fields,
+            compiled.event,
+            compiled.rule_set,
+            tuple((groupindex[alias], field, convert) for alias, field, convert in compiled.captures),
+            compiled.derives,
+            route.defaults,
+        )
+        route.assemblers[name] = assemble
+        return assemble
+
+    def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
+        """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""
+        return self._parse(line, self.envelope.parse(line), tags)
+
+    def _parse(self, line: str, env: Envelope | None, tags: list[str] | None) -> Parsed:
+        out: dict[str, Any] = {}
         if env is None:
             message = line
             out["message"] = message
@@ -232,14 +267,14 @@ class Parser:
             route = self._route(None) if self.forced else None
         else:
             message = env.message
-            out["@timestamp"] = env.fields.pop("@timestamp", None)
+            out["@timestamp"] = env.timestamp
             out["message"] = message
             route = self._route(env.program)
         dataset = route.pack.dataset if route else OTHER_DATASET
         out["event.kind"] = "event"
         out["event.dataset"] = dataset
         if env is not None:
-            out.update(env.fields)
+            out.update(env.fields())
         rule_id = None
         produced = None
         if route is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import sys
 from collections.abc import Iterator
@@ -67,6 +68,29 @@ def read_lines(stream: BinaryIO) -> Iterator[tuple[str, list[str]]]:
             tags.append("truncated")
             _skip_rest_of_line(stream)
         yield decode_line(raw, tags), tags
+
+
+def split_block(block: bytes) -> list[tuple[str, list[str]]] | Iterator[tuple[str, list[str]]]:
+    """The lines of a block from `read_blocks`. Clean blocks (valid UTF-8, no NUL, no over-long line) are
+    decoded and split in one pass; any other block goes line by line through `read_lines`."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return read_lines(io.BytesIO(block))
+    if "\x00" in text:
+        return read_lines(io.BytesIO(block))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:  # a bare CR before the newline is stripped by read_lines; keep one behaviour
+            return read_lines(io.BytesIO(block))
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    longest = max(map(len, lines), default=0) if len(block) > MAX_LINE_BYTES else 0
+    if longest * 4 > MAX_LINE_BYTES and any(len(line.encode("utf-8")) > MAX_LINE_BYTES for line in lines):
+        return read_lines(io.BytesIO(block))
+    no_tags: list[str] = []
+    return [(line, no_tags) for line in lines]
 
 
 def _trim_partial_char(raw: bytes) -> bytes:

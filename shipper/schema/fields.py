@@ -9,8 +9,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shipper.yamlload import load_yaml
 
 FIELDS_FILE = Path(__file__).with_name("fields.yml")
 
@@ -102,7 +103,7 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
 
 @cache
 def load_fields(path: Path = FIELDS_FILE) -> dict[str, FieldDef]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = load_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of field name to definition")
     fields: dict[str, FieldDef] = {}

@@ -45,3 +45,12 @@ def test_arbitrary_bytes_give_one_event_per_line(parser, data):
     for text, tags in decoded:
         parsed = parser.parse(text, tags or None)
         assert contract_errors(nest(parsed.fields)) == []
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(LINES)
+def test_fast_path_equals_reference_semantics(parser, line):
+    parsed = parser.parse(line)
+    doc, key = parser.parse_doc(line)
+    assert doc == nest(parsed.fields)
+    assert key == (parsed.dataset, parsed.rule)

@@ -55,3 +55,24 @@ def test_compression_is_detected_by_content(tmp_path, compress):
     path.write_bytes(compress(b"one\ntwo\n"))
     with open_binary(path) as stream:
         assert [t for t, _ in read_lines(stream)] == ["one", "two"]
+
+
+def blocks_to_lines(data: bytes, size: int):
+    from shipper.parse.reader import read_blocks, split_block
+
+    return [line for block in read_blocks(io.BytesIO(data), size) for line in split_block(block)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096, 1 << 20])
+def test_blocks_give_the_same_lines_as_line_reading(size):
+    data = b"one\r\ntwo\n\ncaf\xe9\nnul\x00here\n" + b"y" * (MAX_LINE_BYTES + 50) + b"\nlast"
+    assert blocks_to_lines(data, size) == lines(data)
+
+
+def test_block_reader_bounds_memory_on_a_huge_line():
+    from shipper.parse.reader import read_blocks
+
+    data = b"a\n" + b"z" * (10 * MAX_LINE_BYTES) + b"\nb\n"
+    blocks = list(read_blocks(io.BytesIO(data), 4096))
+    assert sum(len(b) for b in blocks) < 2 * MAX_LINE_BYTES
+    assert blocks_to_lines(data, 4096) == lines(data)

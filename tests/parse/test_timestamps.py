@@ -27,7 +27,7 @@ def test_year_resolution(reference, month, day, year):
 
 def test_file_spanning_new_year_keeps_order():
     env = EnvelopeParser(TimestampConverter(resolve_timezone("UTC"), date(2026, 1, 1)))
-    stamps = [env.parse(f"{d} h postfix/qmgr[1]: x").fields["@timestamp"]
+    stamps = [env.parse(f"{d} h postfix/qmgr[1]: x").fields()["@timestamp"]
               for d in ("Dec 31 23:59:58", "Dec 31 23:59:59", "Jan  1 00:00:00", "Jan  1 00:00:01")]  # fmt: skip
     assert stamps == sorted(stamps)
     assert stamps[1] == "2025-12-31T23:59:59Z"
@@ -36,7 +36,7 @@ def test_file_spanning_new_year_keeps_order():
 
 def test_explicit_year_in_bsd_stamp_wins():
     env = EnvelopeParser(TimestampConverter(resolve_timezone("UTC"), date(2026, 1, 1)))
-    assert env.parse("Nov 28 2019 10:00:01 h p[1]: x").fields["@timestamp"] == "2019-11-28T10:00:01Z"
+    assert env.parse("Nov 28 2019 10:00:01 h p[1]: x").fields()["@timestamp"] == "2019-11-28T10:00:01Z"
 
 
 def test_unknown_timezone_is_a_clear_error():

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipper.schema.fields import FieldTypeError
+from shipper.schema.fields import IPV4, FieldTypeError, load_fields
 
 Assembler = Callable[[Any, str, re.Match[str], list[str] | None], dict[str, Any]]  # (Envelope, line, match, tags)
 Convert = Callable[[Any], Any] | None
@@ -36,7 +36,7 @@ class DerivePlan:
 class _Code:
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.consts: dict[str, Any] = {"FieldTypeError": FieldTypeError}
+        self.consts: dict[str, Any] = {"FieldTypeError": FieldTypeError, "type_error": type_error}
         self.containers: dict[tuple[str, ...], str] = {}
 
     def const(self, value: Any) -> str:
@@ -150,10 +150,33 @@ def _emit_set(
         code.emit(f"{var}[{leaf}] = v{track}", 2)
         return
     fn = code.const(convert)
+    inline = _INLINE.get(load_fields()[name].type) if not load_fields()[name].array else "[v]"
+    if inline == "[v]" and load_fields()[name].type not in ("keyword", "text", "wildcard"):
+        inline = None
+    if inline is None:
+        code.emit("try:", 2)
+        code.emit(f"{var}[{leaf}] = {fn}(v){track}", 3)
+        code.emit("except FieldTypeError as exc:", 2)
+        code.emit(f"errors = [*(errors or ()), {name + ': '!r} + str(exc)]", 3)
+        return
+    # The common conversions inline; on failure the field's own converter words the error.
+    code.consts["IPV4"] = IPV4.fullmatch
     code.emit("try:", 2)
-    code.emit(f"{var}[{leaf}] = {fn}(v){track}", 3)
-    code.emit("except FieldTypeError as exc:", 2)
-    code.emit(f"errors = [*(errors or ()), {name + ': '!r} + str(exc)]", 3)
+    code.emit(f"{var}[{leaf}] = {inline.format(fn=fn)}{track}", 3)
+    code.emit("except (ValueError, FieldTypeError):", 2)
+    code.emit(f"errors = [*(errors or ()), {name + ': '!r} + type_error({fn}, v)]", 3)
+
+
+# Inline forms of converters, identical in result to shipper.schema.fields for string input.
+_INLINE = {"long": "int(v)", "float": "float(v)", "ip": "v if IPV4(v) else {fn}(v)"}
+
+
+def type_error(convert: Callable[[Any], Any], value: Any) -> str:
+    try:
+        convert(value)
+    except (FieldTypeError, ValueError) as exc:
+        return str(exc)
+    return f"invalid value {value!r}"
 
 
 def _emit_derive(code: _Code, derive: DerivePlan, event_static: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ def _to_float(value: str | float) -> float:
         raise FieldTypeError(f"not a number: {value!r}") from None
 
 
-_IPV4 = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
+IPV4 = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 _IP_CACHE: dict[str, str] = {}
 
 
@@ -58,7 +58,7 @@ def _to_ip(value: str) -> str:
     """Validate and normalise (IPv6 compressed, zone and `IPv6:` prefix dropped); canonical IPv4 as is."""
     if not isinstance(value, str):
         raise FieldTypeError(f"not an IP address: {value!r}")
-    if _IPV4.fullmatch(value):
+    if IPV4.fullmatch(value):
         return value
     cached = _IP_CACHE.get(value)
     if cached is not None:

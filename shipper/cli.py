@@ -68,7 +68,9 @@ def parse(
             " Default: each file's mtime, today for stdin."
         ),
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Parallel parser processes; 0 = one per core.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", help="Parallel parser processes for files; 0 = one per core. Stdin: 1.")
+    ] = 1,
 ) -> None:
     """Parse mail logs into ECS events: one JSON object per input line, in input order (NDJSON).
 
@@ -122,11 +124,14 @@ def parse(
         progress.update(task, completed=done_before[path] + position)
 
     try:
+        # A stream (stdin) is parsed in-process and each block is flushed at once, so `tail -f |` stays live.
+        streaming = not paths or any(str(p) == "-" for p in paths)
+        jobs = 1 if streaming else (workers or default_workers())
         with progress:
-            for blob, chunk_coverage in parse_inputs(
-                open_inputs(paths), options, workers or default_workers(), on_chunk
-            ):
+            for blob, chunk_coverage in parse_inputs(open_inputs(paths), options, jobs, on_chunk):
                 out.write(blob)
+                if streaming:
+                    out.flush()
                 coverage.merge(chunk_coverage)
         out.flush()
     except BrokenPipeError:

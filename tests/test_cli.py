@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,23 @@ def test_field_reference_is_generated_and_current():
     assert (ROOT / "docs" / "fields.md").read_bytes() == result.stdout, (
         "docs/fields.md is stale: shipper fields --format markdown > docs/fields.md"
     )
+
+
+def test_stdin_stream_is_parsed_line_by_line_without_waiting_for_eof():
+    """`tail -f mail.log | shipper parse` must emit each event as its line arrives."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipper", "parse", "--timezone", "UTC"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        for n in range(3):
+            proc.stdin.write(f"Mar  3 10:15:0{n} mx1 postfix/qmgr[2]: 0A1B23E0E{n}: removed\n".encode())
+            proc.stdin.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 20)
+            assert ready, "no output while the input stream stays open"
+            event = json.loads(proc.stdout.readline())
+            assert event["email"]["local_id"] == f"0A1B23E0E{n}"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0

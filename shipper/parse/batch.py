@@ -46,7 +46,7 @@ class ChunkParser:
         for text, tags in lines:
             doc, key = parse(text, tags or None)
             keys.append(key)
-            out += dumps(doc, option=option)
+            out += dumps(doc, None, option)
         return bytes(out), Coverage(Counter(keys))
 
     def run_block(self, reference: date, block: bytes) -> tuple[bytes, Coverage]:

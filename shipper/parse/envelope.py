@@ -114,6 +114,15 @@ class EnvelopeParser:
         self._stamps: dict[str, str] = {}
 
     def parse(self, line: str) -> Envelope | None:
+        m = _BSD_COMMON.fullmatch(line)
+        if m is not None:  # the common case, inline: it is most of every mail log
+            raw, mon, day, clock, host, prog, pid, msg = m.groups()
+            stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, None, None)
+            if stamp is not None:
+                env = Envelope(stamp, self.zone_name, host, prog, int(pid), msg)
+                if msg.startswith("message repeated "):
+                    self._unwrap_repeat(env)
+                return env
         first = line[:1]
         if first == "<":
             env = self._rfc5424(line) or self._bsd(line) or self._iso(line)
@@ -127,31 +136,22 @@ class EnvelopeParser:
             self._unwrap_repeat(env)
         return env
 
+    def _bsd_stamp(self, raw: str, mon: str, day: str, clock: str, frac: str | None, year: str | None) -> str | None:
+        stamp = self.ts.bsd(mon, day, clock, frac, year)
+        if stamp is not None:
+            if len(self._stamps) > 4096:
+                self._stamps.clear()
+            self._stamps[raw] = stamp
+        return stamp
+
     def _bsd(self, line: str) -> Envelope | None:
-        m = _BSD_COMMON.fullmatch(line)
-        if m is not None:
-            raw, mon, day, clock, host, prog, pid, msg = m.groups()
-            stamp = self._stamps.get(raw)
-            if stamp is None:
-                stamp = self.ts.bsd(mon, day, clock, None, None)
-                if stamp is None:
-                    return None
-                if len(self._stamps) > 4096:
-                    self._stamps.clear()
-                self._stamps[raw] = stamp
-            return Envelope(stamp, self.zone_name, host, prog, int(pid), msg)
         m = _BSD.fullmatch(line)
         if m is not None:
-            # Positional groups: the hot path of the most common format, without building a groupdict.
+            # Positional groups: no groupdict on this path.
             pri, prefac, presev, raw, mon, day, year, clock, frac, host, prog, pid, tagfac, tagsev, msg = m.groups()
-            stamp = self._stamps.get(raw)
+            stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, frac, year)
             if stamp is None:
-                stamp = self.ts.bsd(mon, day, clock, frac, year)
-                if stamp is None:
-                    return None
-                if len(self._stamps) > 4096:
-                    self._stamps.clear()
-                self._stamps[raw] = stamp
+                return None
             extra: dict[str, Any] | None = None
             if pri or tagfac or prefac:
                 extra = {}

@@ -63,7 +63,12 @@ class _Route:
     fields: dict[str, Any]
     matcher: _Matcher
     defaults: tuple[tuple[str, Any], ...]
-    assemblers: dict[str, Assembler | None] = field(default_factory=dict)  # by rule group name, lazily
+    # by rule group name, built on first use: (assembler or None for the generic path, coverage key)
+    assemblers: dict[str, tuple[Assembler | None, tuple[str, str | None]]] = field(default_factory=dict)
+    match: Callable[[str], re.Match[str] | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.match = self.matcher.regex.match
 
 
 @dataclass
@@ -227,19 +232,17 @@ class Parser:
             if route is _MISSING:
                 route = self._route(env.program)
             if route is not None:
-                m = route.matcher.regex.match(env.message)  # type: ignore[union-attr]
+                m = route.match(env.message)  # type: ignore[union-attr]
                 if m is not None:
-                    name = m.lastgroup
-                    assemble = route.assemblers.get(name, _MISSING)  # type: ignore[union-attr, arg-type]
-                    if assemble is _MISSING:
-                        assemble = self._assembler(route, name)  # type: ignore[arg-type]
-                    if assemble is not None:
-                        doc = assemble(env, line, m, tags)  # type: ignore[operator]
-                        return doc, route.matcher.rules[name].key  # type: ignore[union-attr, index]
+                    fast = route.assemblers.get(m.lastgroup)  # type: ignore[union-attr, arg-type]
+                    if fast is None:
+                        fast = self._assembler(route, m.lastgroup)  # type: ignore[arg-type]
+                    if fast[0] is not None:
+                        return fast[0](env, line, m, tags), fast[1]
         parsed = self._parse(line, env, tags)
         return nest(parsed.fields), (parsed.dataset, parsed.rule)
 
-    def _assembler(self, route: _Route, name: str) -> Assembler | None:
+    def _assembler(self, route: _Route, name: str) -> tuple[Assembler | None, tuple[str, str | None]]:
         compiled = route.matcher.rules[name]
         groupindex = route.matcher.regex.groupindex
         assemble = build_assembler(
@@ -251,8 +254,8 @@ class Parser:
             compiled.derives,
             route.defaults,
         )
-        route.assemblers[name] = assemble
-        return assemble
+        fast = route.assemblers[name] = (assemble, compiled.key)
+        return fast
 
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
         """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""

@@ -121,7 +121,10 @@ def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:
     """
     pending = b""
     skipping = False
-    while data := stream.read(size):
+    # read1: whatever is there (at most one raw read), so a pipe fed slowly (`tail -f |`) is not held back
+    # until a whole block has arrived.
+    read = getattr(stream, "read1", stream.read)
+    while data := read(size):
         if skipping:
             newline = data.find(b"\n")
             if newline == -1:

@@ -26,6 +26,12 @@ err = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _error(message: str) -> None:
+    """One error line on stderr, never wrapped or marked up (file names may contain brackets)."""
+    err.print("[red]error:[/] ", end="", markup=True)
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"shipper {__version__}")
@@ -77,7 +83,6 @@ def parse(
     Every line gives an event. Lines no rule matches keep their text and carry the tag `unparsed`.
     """
     from shipper.parse.batch import ParseOptions, default_workers, parse_inputs
-    from shipper.parse.packs import PackError
     from shipper.parse.parser import Parser
     from shipper.parse.reader import open_inputs
     from shipper.parse.stats import Coverage
@@ -85,19 +90,17 @@ def parse(
 
     try:
         resolve_timezone(timezone)
-        reference = date.fromisoformat(reference_date) if reference_date else None
+        reference = _reference(reference_date)
         Parser(timezone=timezone, source=source)  # fail fast on bad packs, source or zone
-    except PackError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+    except ValueError as exc:  # PackError included
+        _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
     paths = list(files or [])
-    missing = [p for p in paths if str(p) != "-" and not p.is_file()]
+    missing = [p for p in paths if str(p) != "-" and (not p.exists() or p.is_dir())]
     for path in missing:
-        err.print(f"[red]error:[/] {path}: no such file", markup=True, highlight=False)
+        problem = "is a directory (name the files, e.g. dir/*.log)" if path.is_dir() else "no such file"
+        _error(f"{path}: {problem}")
     paths = [p for p in paths if p not in missing]
     if missing and not paths:
         raise typer.Exit(EXIT_FAILED)
@@ -110,7 +113,7 @@ def parse(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
         console=err, transient=True, disable=not show_progress,
     )  # fmt: skip
-    total = sum(p.stat().st_size for p in paths if str(p) != "-")
+    total = sum(p.stat().st_size for p in paths if str(p) != "-" and p.is_file())
     task = progress.add_task("parsing", total=total or None)
     done_before: dict[Path | None, int] = {}
 
@@ -144,6 +147,15 @@ def parse(
     raise typer.Exit(EXIT_FAILED if missing else EXIT_OK)
 
 
+def _reference(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--reference-date: expected YYYY-MM-DD, got {text!r}") from None
+
+
 def _print_coverage(coverage: object) -> None:
     from shipper.parse.stats import Coverage
 
@@ -173,7 +185,7 @@ def check_patterns(
         packs = load_packs()
         count, failures = check_examples(packs)
     except PackError as exc:
-        err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     if verbose:
         for pack in packs:
@@ -202,7 +214,7 @@ def fields(
         defs = [f.model_dump() for f in load_fields().values()]
         sys.stdout.buffer.write(orjson.dumps(defs, option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        err.print(f"[red]error:[/] --format: expected markdown or json, got {format!r}", markup=True)
+        _error(f"--format: expected markdown or json, got {format!r}")
         raise typer.Exit(EXIT_USAGE)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tests.conftest import ROOT, SAMPLES
@@ -62,6 +64,8 @@ def test_exit_codes():
     assert shipper("parse", "--source", "nope", stdin=b"").returncode == 2
     assert b"unknown source 'nope'" in shipper("parse", "--source", "nope", stdin=b"").stderr
     assert shipper("parse", "--timezone", "Mars/Olympus", stdin=b"").returncode == 2
+    bad_date = shipper("parse", "--reference-date", "2026-13-01", stdin=b"")
+    assert bad_date.returncode == 2 and b"expected YYYY-MM-DD" in bad_date.stderr
     missing = shipper("parse", "/nonexistent/mail.log")
     assert missing.returncode == 1 and b"no such file" in missing.stderr
     partly = shipper("parse", "/nonexistent/mail.log", str(SAMPLES / "postfix" / "varied.log"))
@@ -106,3 +110,27 @@ def test_stdin_stream_is_parsed_line_by_line_without_waiting_for_eof():
         proc.stdin.close()
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_fifo_and_device_inputs(tmp_path: Path):
+    """Process substitution (`<(zcat x.gz)`) and FIFOs are inputs too; compression is still sniffed."""
+    fifo = tmp_path / "mail.fifo"
+    os.mkfifo(fifo)
+    sample = (SAMPLES / "postfix" / "varied.log").read_bytes()
+
+    def feed() -> None:
+        with open(fifo, "wb") as writer:
+            writer.write(gzip.compress(sample))
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    result = shipper("parse", str(fifo), "/dev/null")
+    feeder.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(sample.splitlines())
+
+
+def test_directory_is_refused_with_a_hint(tmp_path: Path):
+    result = shipper("parse", str(tmp_path))
+    assert result.returncode == 1
+    assert b"is a directory" in result.stderr

@@ -24,8 +24,7 @@ _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.o
 
 def open_binary(path: Path) -> BinaryIO:
     raw = path.open("rb")
-    head = raw.read(6)
-    raw.seek(0)
+    head = raw.peek(6)[:6]  # peek, not read+seek: the path may be a FIFO or /dev/fd/N
     for magic, opener in _MAGIC:
         if head.startswith(magic):
             return opener(raw)  # type: ignore[operator, no-any-return]

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 Builder = Callable[[tuple[Any, ...]], dict[str, Any]]
 
 # Events of one rule mostly carry the same fields in the same order, so nesting is compiled once per
@@ -82,7 +80,3 @@ def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def to_ndjson(flat: dict[str, Any]) -> bytes:
-    return orjson.dumps(nest(flat), option=orjson.OPT_APPEND_NEWLINE)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from shipper.parse.event import nest
 from shipper.parse.packs import Example, Pack, Rule, load_packs
 from shipper.parse.parser import Parser
+from shipper.schema.contract import contract_errors
 from shipper.schema.fields import FieldTypeError, coerce
 
 # Examples are read as if logged in 2026 in UTC, so expected values never depend on today's date.
@@ -34,7 +36,8 @@ def example_parser(packs: tuple[Pack, ...] | None = None) -> Parser:
 
 
 def check_example(parser: Parser, rule: Rule, example: Example) -> str | None:
-    """None when the example line matches `rule` and gives exactly the expected fields; else the problem."""
+    """None when the example line matches `rule`, gives exactly the expected fields and a whole event that
+    honours the output contract; else the problem."""
     parsed = parser.parse(example.line)
     if parsed.rule != rule.id:
         return f"matched rule {parsed.rule!r} instead"
@@ -43,7 +46,10 @@ def check_example(parser: Parser, rule: Rule, example: Example) -> str | None:
     except (KeyError, FieldTypeError) as exc:
         return f"expected fields are invalid: {exc}"
     got = parsed.rule_fields or {}
-    return _diff(expected, got) if got != expected else None
+    if got != expected:
+        return _diff(expected, got)
+    broken = contract_errors(nest(parsed.fields))
+    return f"event breaks the output contract: {'; '.join(broken)}" if broken else None
 
 
 def check_examples(packs: tuple[Pack, ...] | None = None) -> tuple[int, list[ExampleFailure]]:

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler
-from shipper.parse.codegen import Extractor, build_extractor
 from shipper.parse.envelope import Envelope, EnvelopeParser
 from shipper.parse.event import nest
 from shipper.parse.packs import Expansion, Pack, PackError, Rule, load_packs
@@ -48,7 +47,6 @@ class _CompiledRule:
     rule_set: dict[str, Any]
     derives: tuple[DerivePlan, ...]
     key: tuple[str, str | None]  # (dataset, rule id), for coverage counting
-    extract: Extractor | None = None  # built once the combined regex is compiled and group numbers known
 
 
 @dataclass(slots=True)
@@ -176,11 +174,6 @@ class Parser:
             regex = re.compile(text)
         except re.error as exc:
             raise PackError(f"{pack.path}: daemon {daemon!r}: rules do not compile: {exc}") from None
-        for rule_compiled in compiled.values():
-            rule_compiled.extract = build_extractor(
-                tuple(regex.groupindex[a] for a, _, _ in rule_compiled.captures),
-                tuple((name, convert) for _, name, convert in rule_compiled.captures),
-            )
         matcher = _Matcher(regex, compiled)
         runtime.matchers[daemon] = matcher
         return matcher
@@ -305,7 +298,16 @@ class Parser:
     @staticmethod
     def _apply(compiled: _CompiledRule, m: re.Match[str], out: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """Set the rule's fields on `out`; return what the rule itself produced and any type errors."""
-        produced, errors = compiled.extract(m)  # type: ignore[misc]
+        errors: list[str] = []
+        produced: dict[str, Any] = {}
+        for alias, name, convert in compiled.captures:
+            value = m.group(alias)
+            if value is None or name in produced:
+                continue
+            try:
+                produced[name] = convert(value) if convert else value
+            except FieldTypeError as exc:
+                errors.append(f"{name}: {exc}")
         for name, value in compiled.rule_set.items():
             produced.setdefault(name, value)
         for derive in compiled.derives:

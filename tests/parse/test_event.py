@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from shipper.parse.event import flatten, nest, to_ndjson
+import orjson
+
+from shipper.parse.event import flatten, nest
 
 
 def test_nest_and_flatten_round_trip():
@@ -18,5 +20,5 @@ def test_conflicting_names_fall_back_to_generic_nesting():
 
 
 def test_ndjson_is_one_line():
-    out = to_ndjson({"message": "line\nwith newline", "x.y": 1})
+    out = orjson.dumps(nest({"message": "line\nwith newline", "x.y": 1}), option=orjson.OPT_APPEND_NEWLINE)
     assert out.count(b"\n") == 1 and out.endswith(b"\n")

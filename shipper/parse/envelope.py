@@ -9,6 +9,7 @@ TAI64N, `tai64nlocal`/ISO-local timestamps and bare Unix-epoch stamps. rsyslog's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from shipper.parse.timestamps import TimestampConverter, timezone_name
@@ -45,8 +46,8 @@ _RFC5424 = re.compile(
 )
 _SD_ELEMENT = re.compile(r'\[(?P<id>[^\s\]=]+)(?P<params>(?: [^\s=\]]+="(?:[^"\\]|\\.)*")*) ?\]')
 _SD_PARAM = re.compile(r' ([^\s=\]]+)="((?:[^"\\]|\\.)*)"')
-_TAI64N = re.compile(r"@(?P<tai>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
-_UNIX = re.compile(r"(?P<unix>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
+_TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
+_UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
 
 FACILITIES = (
@@ -211,22 +212,18 @@ class EnvelopeParser:
         )
 
     def _tai64n(self, line: str) -> Envelope | None:
-        m = _TAI64N.fullmatch(line)
-        if m is None:
-            return None
-        stamp = self.ts.tai64n(m["tai"])
-        if stamp is None:
-            return None
-        return Envelope(stamp, None, None, None, None, m["msg"])
+        return self._stamp_only(_TAI64N.fullmatch(line), self.ts.tai64n)
 
     def _unix(self, line: str) -> Envelope | None:
-        m = _UNIX.fullmatch(line)
+        return self._stamp_only(_UNIX.fullmatch(line), self.ts.unix)
+
+    @staticmethod
+    def _stamp_only(m: re.Match[str] | None, convert: Callable[[str], str | None]) -> Envelope | None:
+        """Formats with an absolute timestamp and nothing else before the message (multilog, epoch)."""
         if m is None:
             return None
-        stamp = self.ts.unix(m["unix"])
-        if stamp is None:
-            return None
-        return Envelope(stamp, None, None, None, None, m["msg"])
+        stamp = convert(m["stamp"])
+        return None if stamp is None else Envelope(stamp, None, None, None, None, m["msg"])
 
     def _from_groups(self, stamp: str, zone: str | None, g: dict[str, str | None], extra: dict[str, Any]) -> Envelope:
         if g.get("pri"):

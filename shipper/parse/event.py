@@ -14,17 +14,22 @@ _BUILDERS: dict[tuple[str, ...], Builder] = {}
 _MAX_BUILDERS = 4096
 
 
+def _place(doc: dict[str, Any], name: str, value: Any) -> None:
+    """Put `value` at the dotted `name` inside `doc`, creating the objects on the way."""
+    parts = name.split(".") if name != "@timestamp" else [name]
+    node = doc
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
 def _tree(keys: tuple[str, ...]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for index, name in enumerate(keys):
-        parts = name.split(".") if name != "@timestamp" else [name]
-        node = tree
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = index
+        _place(tree, name, index)
     return tree
 
 
@@ -50,14 +55,7 @@ def _compile(keys: tuple[str, ...]) -> Builder:
 def _nest_slow(flat: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name, value in flat.items():
-        parts = name.split(".") if name != "@timestamp" else [name]
-        node = doc
-        for part in parts[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = node[part] = {}
-            node = child
-        node[parts[-1]] = value
+        _place(doc, name, value)
     return doc
 
 

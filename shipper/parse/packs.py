@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pygrok import pygrok as pygrok_module
 
 from shipper.resources import grok_patterns_dir
@@ -45,20 +45,13 @@ class EventSpec(_Strict):
     action: str
     outcome: Literal["success", "failure", "unknown"] | None = None
 
-    @field_validator("category")
+    @field_validator("category", "type")
     @classmethod
-    def _ecs_category(cls, value: list[str]) -> list[str]:
-        bad = set(value) - EVENT_CATEGORIES
+    def _ecs_values(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        allowed = EVENT_CATEGORIES if info.field_name == "category" else EVENT_TYPES
+        bad = set(value) - allowed
         if bad:
-            raise ValueError(f"not ECS event.category values: {sorted(bad)}")
-        return value
-
-    @field_validator("type")
-    @classmethod
-    def _ecs_type(cls, value: list[str]) -> list[str]:
-        bad = set(value) - EVENT_TYPES
-        if bad:
-            raise ValueError(f"not ECS event.type values: {sorted(bad)}")
+            raise ValueError(f"not ECS event.{info.field_name} values: {sorted(bad)}")
         return value
 
 

@@ -8,6 +8,7 @@ queue expiry, anvil/scache statistics and the usual warnings.
 
     scripts/gen_postfix_log.py --lines 200000 --seed 7 > /tmp/mail.log
     scripts/gen_postfix_log.py --format rfc3339 --lines 500 > /tmp/mail-rfc3339.log
+    scripts/gen_postfix_log.py --format postlog --lines 300 > /tmp/postfix.log   # maillog_file
 """
 
 from __future__ import annotations
@@ -63,11 +64,15 @@ class Log:
 
     def line(self, program: str, text: str) -> str:
         daemon = program.rsplit("/", 1)[-1]
+        host = self.host
         if self.fmt == "rfc3339":
             stamp = self.now.isoformat(timespec="microseconds")
+        elif self.fmt == "postlog":  # Postfix maillog_file (msg_logger.c): zero-padded day, first host label
+            stamp = f"{self.now:%b %d %H:%M:%S}"
+            host = host.split(".")[0]
         else:
             stamp = f"{self.now:%b} {self.now.day:>2} {self.now:%H:%M:%S}"
-        return f"{stamp} {self.host} {program}[{self.pid(daemon)}]: {text}"
+        return f"{stamp} {host} {program}[{self.pid(daemon)}]: {text}"
 
 
 def session_inbound(log: Log, rng: random.Random) -> Iterator[str]:
@@ -390,7 +395,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", default="2025-12-31T21:00:00+01:00", help="ISO time of the first line")
-    parser.add_argument("--format", choices=["bsd", "rfc3339"], default="bsd")
+    parser.add_argument("--format", choices=["bsd", "rfc3339", "postlog"], default="bsd")
     parser.add_argument("--host", default="mx1")
     args = parser.parse_args()
     start = datetime.fromisoformat(args.start)

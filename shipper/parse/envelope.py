@@ -2,8 +2,8 @@
 
 Formats: BSD/RFC 3164 syslog (optionally `<PRI>`, s6 `fac.sev:` prefix, Solaris `[ID n fac.sev]` tag,
 localised month names, Postfix `maillog_file`: `%b %d %H:%M:%S host prog[pid]: [severity: ]text` with a
-zero-padded day and the first host label, per Postfix's msg_logger.c), RFC 3339 high-precision (rsyslog), RFC 5424, multilog
-TAI64N, `tai64nlocal`/ISO-local timestamps and bare Unix-epoch stamps. rsyslog's
+zero-padded day and the first host label, per Postfix's msg_logger.c), RFC 3339 high-precision (rsyslog),
+RFC 5424, multilog TAI64N, `tai64nlocal`/ISO-local timestamps and bare Unix-epoch stamps. rsyslog's
 `message repeated N times: [ ... ]` is unwrapped into the repeated message and its count.
 """
 

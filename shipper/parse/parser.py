@@ -16,6 +16,10 @@ from shipper.parse.timestamps import TimestampConverter, resolve_timezone
 from shipper.schema.fields import FieldTypeError, coercer, load_fields
 
 OTHER_DATASET = "mail.other"
+# Messages longer than this are not tried against rules: no genuine MTA record is this long (Postfix caps
+# its own at 2000 characters, syslog daemons at 8 KiB), and backtracking on a garbage line of 64 KiB could
+# cost seconds. Such a line is kept whole and tagged `unparsed` and `oversized`.
+MAX_RULE_INPUT = 16 * 1024
 _MISSING: Any = object()
 UNPARSED = "unparsed"
 
@@ -220,7 +224,7 @@ class Parser:
     def parse_doc(self, line: str, tags: list[str] | None = None) -> tuple[dict[str, Any], tuple[str, str | None]]:
         """The nested event and (dataset, matching rule id or None): the fast path of `parse`."""
         env = self.envelope.parse(line)
-        if env is not None and not env.extra:
+        if env is not None and not env.extra and len(env.message) <= MAX_RULE_INPUT:
             route = self._routes.get(env.program, _MISSING)
             if route is _MISSING:
                 route = self._route(env.program)
@@ -275,7 +279,11 @@ class Parser:
         produced = None
         if route is not None:
             out.update(route.fields)
-            m = route.matcher.regex.match(message)
+            if len(message) > MAX_RULE_INPUT:
+                tags = [*(tags or ()), "oversized"]
+                m = None
+            else:
+                m = route.matcher.regex.match(message)
             if m is not None:
                 compiled = route.matcher.rules[m.lastgroup]  # type: ignore[index]
                 rule_id = compiled.rule.id

@@ -87,3 +87,12 @@ def test_severity_prefix_and_default_level(parser):
     assert warn.rule == "diagnostic-warning"
     panic = parser.parse("Mar  3 10:00:00 mx1 postfix/master[1]: panic: myfree: corrupt or unallocated memory")
     assert (panic.fields["log.level"], panic.rule) == ("panic", "diagnostic-error")
+
+
+def test_oversized_message_is_kept_but_not_matched(parser):
+    line = "Mar  3 10:00:00 mx1 postfix/smtpd[1]: NOQUEUE: reject: RCPT from a[192.0.2.1]: " + "; from=<" * 3000
+    parsed = parser.parse(line)
+    assert parsed.rule is None
+    assert parsed.fields["tags"] == ["oversized", "unparsed"]
+    assert parsed.fields["event.original"] == line
+    assert parser.parse_doc(line)[1] == ("mail.postfix", None)

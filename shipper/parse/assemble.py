@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shipper.schema.fields import IPV4, FieldTypeError, load_fields
+from shipper.schema.fields import IPV4, Convert, FieldTypeError, load_fields
 
 Assembler = Callable[[Any, str, re.Match[str], list[str] | None], dict[str, Any]]  # (Envelope, line, match, tags)
-Convert = Callable[[Any], Any] | None
 
 # Envelope attributes of a plain envelope and their fields, in the order the generic path writes them.
 _PLAIN = (("zone", "event.timezone"), ("host", "host.hostname"), ("program", "process.name"), ("pid", "process.pid"))

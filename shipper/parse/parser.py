@@ -11,9 +11,9 @@ from typing import Any
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler
 from shipper.parse.envelope import Envelope, EnvelopeParser
 from shipper.parse.event import nest
-from shipper.parse.packs import Expansion, Pack, PackError, Rule, load_packs
+from shipper.parse.packs import Derive, Expansion, Pack, PackError, Rule, load_packs
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
-from shipper.schema.fields import FieldTypeError, coercer, load_fields
+from shipper.schema.fields import Convert, FieldTypeError, coercer, load_fields
 
 OTHER_DATASET = "mail.other"
 # Messages longer than this are not tried against rules: no genuine MTA record is this long (Postfix caps
@@ -22,8 +22,6 @@ OTHER_DATASET = "mail.other"
 MAX_RULE_INPUT = 16 * 1024
 _MISSING: Any = object()
 UNPARSED = "unparsed"
-
-Convert = Callable[[Any], Any] | None
 
 
 def _converter(field_name: str) -> Convert:
@@ -107,7 +105,8 @@ def _set_fields(pack: Pack, rule: Rule) -> dict[str, Any]:
 
 
 class Parser:
-    """Compiles the packs once; `parse(line)` is the hot path."""
+    """Compiles the packs (lazily, per daemon and rule) once; `parse_doc` is the hot path, `parse` the
+    reference semantics with the flat fields and what the rule produced (used by pack examples)."""
 
     def __init__(
         self,
@@ -183,7 +182,7 @@ class Parser:
         return matcher
 
     @staticmethod
-    def _derive(pack: Pack, rule: Rule, spec: Any) -> DerivePlan:
+    def _derive(pack: Pack, rule: Rule, spec: Derive) -> DerivePlan:
         where = f"{pack.path}: rule {rule.id!r}: derive"
         fields = load_fields()
         for name in (spec.source, spec.to):

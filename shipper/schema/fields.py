@@ -18,6 +18,10 @@ FIELDS_FILE = Path(__file__).with_name("fields.yml")
 FieldType = Literal["keyword", "text", "wildcard", "long", "float", "ip", "date", "boolean", "flattened"]
 
 
+# A field's converter from captured text to its type; None where the text is kept as it is.
+Convert = Callable[[Any], Any] | None
+
+
 class FieldTypeError(ValueError):
     """A captured value does not fit its field's type."""
 

@@ -93,11 +93,11 @@ def build_assembler(
     tracked = {n for n in names if names.count(n) > 1} | set(set_fields) | {d.source for d in derives}
     tracked |= {d.to for d in derives if d.to} | {f for d in derives for _, f, _ in d.captures}
     produced: set[str] = set()
-    if captures:
-        groups = ", ".join(str(i) for i, _, _ in captures)
-        code.emit(f"g = m.group({groups})" + ("," if len(captures) == 1 else ""))
-        if len(captures) == 1:
-            code.lines[-1] = f"    g = (m.group({groups}),)"
+    groups = ", ".join(str(i) for i, _, _ in captures)
+    if len(captures) == 1:
+        code.emit(f"g = (m.group({groups}),)")
+    elif captures:
+        code.emit(f"g = m.group({groups})")
     code.emit("errors = None")
     for index, (_, name, convert) in enumerate(captures):
         var, leaf = code.slot(name)

@@ -131,10 +131,7 @@ def parse(
         streaming = not paths or any(str(p) == "-" for p in paths)
         jobs = 1 if streaming else (workers or default_workers())
         with progress:
-            for blob, chunk_coverage in parse_inputs(open_inputs(paths), options, jobs, on_chunk):
-                out.write(blob)
-                if streaming:
-                    out.flush()
+            for chunk_coverage in parse_inputs(open_inputs(paths), options, out, jobs, on_chunk, streaming):
                 coverage.merge(chunk_coverage)
         out.flush()
     except BrokenPipeError:

@@ -134,3 +134,16 @@ def test_directory_is_refused_with_a_hint(tmp_path: Path):
     result = shipper("parse", str(tmp_path))
     assert result.returncode == 1
     assert b"is a directory" in result.stderr
+
+
+def test_closed_output_pipe_ends_quietly_with_workers():
+    """`shipper parse -j 2 big.log | head -1`: exit 0, no traceback, no processes left behind."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipper", "parse", "-j", "2", str(SAMPLES / "postfix" / "mail.log")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )  # fmt: skip
+    assert json.loads(proc.stdout.readline())["event"]["dataset"] == "mail.postfix"
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert b"Traceback" not in stderr

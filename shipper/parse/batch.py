@@ -1,8 +1,8 @@
 """Parse whole inputs to NDJSON, in input order, on one core or several.
 
 The calling process only reads: it hands out blocks of whole lines as bytes. Each worker owns a Parser
-(compiled once per process), decodes and parses a block and returns its NDJSON bytes and coverage,
-collected in input order.
+(compiled once per process), decodes and parses a block, writes its NDJSON to the output when all
+earlier blocks are written, and returns the block's coverage.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -53,17 +53,50 @@ class ChunkParser:
         return self.run(reference, split_block(block))
 
 
+class _Shared:
+    """What parser processes share: the output descriptor and whose turn it is to write."""
+
+    def __init__(self, ctx: Any, fd: int) -> None:
+        self.fd = fd
+        self.turn = ctx.Value("q", 0, lock=False)
+        self.abort = ctx.Value("b", 0, lock=False)
+        self.cond = ctx.Condition()
+
+
 _worker: ChunkParser | None = None
+_shared: _Shared | None = None
 
 
-def _init_worker(options: ParseOptions) -> None:
-    global _worker
+def _init_worker(options: ParseOptions, shared: _Shared) -> None:
+    global _worker, _shared
     _worker = ChunkParser(options)
+    _shared = shared
 
 
-def _run_block(job: tuple[date, bytes]) -> tuple[bytes, Coverage]:
-    assert _worker is not None
-    return _worker.run_block(*job)
+def _run_block(job: tuple[int, date, bytes]) -> Coverage:
+    """Parse block `seq`, then write it once every earlier block is written: workers write the output
+    themselves, in order, so hundreds of megabytes of NDJSON do not travel back through the parent."""
+    assert _worker is not None and _shared is not None
+    seq, reference, block = job
+    blob, coverage = _worker.run_block(reference, block)
+    shared = _shared
+    with shared.cond:
+        while shared.turn.value != seq:
+            if shared.abort.value:
+                raise RuntimeError("parsing aborted")
+            shared.cond.wait(1.0)
+        try:
+            _write_all(shared.fd, blob)
+        finally:
+            shared.turn.value = seq + 1
+            shared.cond.notify_all()
+    return coverage
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _blocks(
@@ -85,24 +118,40 @@ def default_workers() -> int:
 def parse_inputs(
     inputs: Iterator[tuple[Path | None, BinaryIO]],
     options: ParseOptions,
+    output: BinaryIO,
     workers: int = 1,
     on_chunk: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
-) -> Iterator[tuple[bytes, Coverage]]:
-    """Yield (NDJSON bytes, coverage) per chunk, in input order."""
+    flush_each: bool = False,
+) -> Iterator[Coverage]:
+    """Parse every input line to NDJSON on `output`, in input order; yield the coverage of each block."""
     jobs = _blocks(inputs, options, on_chunk)
+    try:
+        fd = output.fileno()
+    except (AttributeError, OSError, ValueError):
+        workers = 1  # parallel workers write to a file descriptor
     if workers <= 1:
         local = ChunkParser(options)
         for job in jobs:
-            yield local.run_block(*job)
+            blob, coverage = local.run_block(*job)
+            output.write(blob)
+            if flush_each:
+                output.flush()
+            yield coverage
         return
+    output.flush()
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(options,)) as pool:
+    shared = _Shared(ctx, fd)
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(options, shared)) as pool:
         # apply_async with a bounded window, not imap: imap drains the input eagerly, so a large file
         # would sit in memory whole.
-        pending: deque[AsyncResult[tuple[bytes, Coverage]]] = deque()
-        for job in jobs:
-            pending.append(pool.apply_async(_run_block, (job,)))
-            if len(pending) >= workers * 3:
+        pending: deque[AsyncResult[Coverage]] = deque()
+        try:
+            for seq, (reference, block) in enumerate(jobs):
+                pending.append(pool.apply_async(_run_block, ((seq, reference, block),)))
+                if len(pending) >= workers * 3:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        except BaseException:
+            shared.abort.value = 1
+            raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import date
 from pathlib import Path
@@ -107,31 +108,38 @@ def parse(
 
     options = ParseOptions(timezone=timezone, source=source, reference=reference)
     coverage = Coverage()
+    failed: list[Path | None] = list(missing)
     out = sys.stdout.buffer
     show_progress = bool(paths) and err.is_terminal and not sys.stdout.isatty()
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
         console=err, transient=True, disable=not show_progress,
     )  # fmt: skip
-    total = sum(p.stat().st_size for p in paths if str(p) != "-" and p.is_file())
+    offsets: dict[Path, int] = {}  # bytes of the files before each one, for one bar over all inputs
+    total = 0
+    for path in paths:
+        if path.is_file():
+            offsets.setdefault(path, total)
+            total += path.stat().st_size
     task = progress.add_task("parsing", total=total or None)
-    done_before: dict[Path | None, int] = {}
 
     def on_chunk(path: Path | None, stream: BinaryIO) -> None:
-        raw = getattr(stream, "fileobj", None) or getattr(stream, "_fp", None) or stream
-        try:
-            position = raw.tell()
-        except (OSError, ValueError, AttributeError):
-            return
-        done_before.setdefault(path, sum(v for k, v in done_before.items() if k != path and v))
-        progress.update(task, completed=done_before[path] + position)
+        raw = getattr(stream, "fileobj", None) or getattr(stream, "_fp", None) or stream  # compressed offset
+        if path in offsets:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                progress.update(task, completed=offsets[path] + raw.tell())
+
+    def on_error(path: Path | None, message: str) -> None:
+        _error(f"{path or 'stdin'}: {message}")
+        failed.append(path)
 
     try:
         # A stream (stdin) is parsed in-process and each block is flushed at once, so `tail -f |` stays live.
         streaming = not paths or any(str(p) == "-" for p in paths)
         jobs = 1 if streaming else (workers or default_workers())
+        inputs = open_inputs(paths, on_error)
         with progress:
-            for chunk_coverage in parse_inputs(open_inputs(paths), options, out, jobs, on_chunk, streaming):
+            for chunk_coverage in parse_inputs(inputs, options, out, jobs, on_chunk, streaming, on_error):
                 coverage.merge(chunk_coverage)
         out.flush()
     except BrokenPipeError:
@@ -141,7 +149,7 @@ def parse(
         raise typer.Exit(130) from None
     if stats:
         _print_coverage(coverage)
-    raise typer.Exit(EXIT_FAILED if missing else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 def _reference(text: str | None) -> date | None:

@@ -147,3 +147,27 @@ def test_closed_output_pipe_ends_quietly_with_workers():
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert b"Traceback" not in stderr
+
+
+def test_truncated_gzip_keeps_what_was_read_and_fails_clearly(tmp_path: Path):
+    """A rotation still being compressed: the readable lines are parsed, the file is named, exit 1."""
+    sample = (SAMPLES / "postfix" / "mail.log").read_bytes()
+    packed = gzip.compress(sample)
+    broken = tmp_path / "mail.log.1.gz"
+    broken.write_bytes(packed[: len(packed) // 2])
+    good = SAMPLES / "postfix" / "varied.log"
+    result = shipper("parse", str(broken), str(good))
+    assert result.returncode == 1
+    assert str(broken).encode() in result.stderr and b"unreadable after" in result.stderr
+    assert b"Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) > len(good.read_bytes().splitlines())  # part of the broken file, all of the good one
+    assert json.loads(lines[-1])["event"]["original"] == good.read_text().splitlines()[-1]
+
+
+def test_garbage_gzip_is_reported_not_fatal(tmp_path: Path):
+    bogus = tmp_path / "mail.log.2.gz"
+    bogus.write_bytes(b"\x1f\x8b" + b"not really gzip" * 100)
+    result = shipper("parse", str(bogus))
+    assert result.returncode == 1
+    assert b"unreadable after 0 bytes" in result.stderr and b"Traceback" not in result.stderr

@@ -7,8 +7,10 @@ earlier blocks are written, and returns the block's coverage.
 
 from __future__ import annotations
 
+import lzma
 import multiprocessing
 import os
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -99,16 +101,26 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+# What reading a damaged input raises: truncated or corrupt compressed data, or an I/O error.
+READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
 def _blocks(
     inputs: Iterator[tuple[Path | None, BinaryIO]],
     options: ParseOptions,
     on_chunk: Callable[[Path | None, BinaryIO], None],
+    on_error: Callable[[Path | None, str], None],
 ) -> Iterator[tuple[date, bytes]]:
     for path, stream in inputs:
         reference = options.reference or reference_date(path)
-        for block in read_blocks(stream, BLOCK_BYTES):
-            on_chunk(path, stream)
-            yield reference, block
+        read = 0
+        try:
+            for block in read_blocks(stream, BLOCK_BYTES):
+                on_chunk(path, stream)
+                read += len(block)
+                yield reference, block
+        except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
+            on_error(path, f"unreadable after {read} bytes of data ({exc}); the lines before were parsed")
 
 
 def default_workers() -> int:
@@ -122,9 +134,11 @@ def parse_inputs(
     workers: int = 1,
     on_chunk: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
     flush_each: bool = False,
+    on_error: Callable[[Path | None, str], None] = lambda path, message: None,
 ) -> Iterator[Coverage]:
-    """Parse every input line to NDJSON on `output`, in input order; yield the coverage of each block."""
-    jobs = _blocks(inputs, options, on_chunk)
+    """Parse every input line to NDJSON on `output`, in input order; yield the coverage of each block.
+    An input that cannot be read to its end is reported to `on_error` and the others are still parsed."""
+    jobs = _blocks(inputs, options, on_chunk, on_error)
     try:
         fd = output.fileno()
     except (AttributeError, OSError, ValueError):

@@ -11,7 +11,7 @@ import gzip
 import io
 import lzma
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -142,7 +142,11 @@ def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:
         yield pending
 
 
-def open_inputs(paths: list[Path]) -> Iterator[tuple[Path | None, BinaryIO]]:
+def open_inputs(
+    paths: list[Path], on_error: Callable[[Path | None, str], None] = lambda path, message: None
+) -> Iterator[tuple[Path | None, BinaryIO]]:
+    """(path, binary stream) for each input; stdin when there are none. A file that cannot be opened is
+    reported to `on_error` and skipped."""
     if not paths:
         yield None, sys.stdin.buffer
         return
@@ -150,5 +154,10 @@ def open_inputs(paths: list[Path]) -> Iterator[tuple[Path | None, BinaryIO]]:
         if str(path) == "-":
             yield None, sys.stdin.buffer
             continue
-        with open_binary(path) as stream:
+        try:
+            stream = open_binary(path)
+        except OSError as exc:
+            on_error(path, exc.strerror or str(exc))
+            continue
+        with stream:
             yield path, stream

@@ -100,7 +100,7 @@ def _is_leap(year: int) -> bool:
 
 
 class TimestampConverter:
-    """Turns the pieces each envelope regex captures into ISO strings; caches per-second results."""
+    """Turns the pieces each envelope regex captures into ISO-8601 UTC strings, with small caches."""
 
     def __init__(self, tz: tzinfo, reference: date) -> None:
         self.tz = tz

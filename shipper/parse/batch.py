@@ -118,6 +118,8 @@ def _blocks(
             for block in read_blocks(stream, BLOCK_BYTES):
                 on_chunk(path, stream)
                 read += len(block)
+                if path is None and options.reference is None:
+                    reference = reference_date(None)  # a stream may run for days: today, again per block
                 yield reference, block
         except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
             on_error(path, f"unreadable after {read} bytes of data ({exc}); the lines before were parsed")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import contextlib
 import sys
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from shipper import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="shipper",
@@ -22,15 +24,23 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err = Console(stderr=True)
+
+
+@cache
+def _stderr() -> Console:
+    """rich is imported on first use: it is a sixth of start-up, and most runs print nothing to stderr."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _error(message: str) -> None:
     """One error line on stderr, never wrapped or marked up (file names may contain brackets)."""
-    err.print("[red]error:[/] ", end="", markup=True)
-    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    _stderr().print("[red]error:[/] ", end="", markup=True)
+    _stderr().print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -110,11 +120,8 @@ def parse(
     coverage = Coverage()
     failed: list[Path | None] = list(missing)
     out = sys.stdout.buffer
-    show_progress = bool(paths) and err.is_terminal and not sys.stdout.isatty()
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=err, transient=True, disable=not show_progress,
-    )  # fmt: skip
+    show_progress = bool(paths) and sys.stderr.isatty() and not sys.stdout.isatty()
+    progress = _progress(show_progress)
     offsets: dict[Path, int] = {}  # bytes of the files before each one, for one bar over all inputs
     total = 0
     for path in paths:
@@ -152,6 +159,15 @@ def parse(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
+def _progress(show: bool) -> Progress:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+        console=_stderr(), transient=True, disable=not show,
+    )  # fmt: skip
+
+
 def _reference(text: str | None) -> date | None:
     if text is None:
         return None
@@ -165,6 +181,8 @@ def _print_coverage(coverage: object) -> None:
     from shipper.parse.stats import Coverage
 
     assert isinstance(coverage, Coverage)
+    from rich.table import Table
+
     table = Table(title="coverage", title_justify="left")
     for column in ("dataset", "lines", "matched", "unparsed", "matched %"):
         table.add_column(column, justify="left" if column == "dataset" else "right")
@@ -175,7 +193,7 @@ def _print_coverage(coverage: object) -> None:
     table.add_row(
         "all", str(lines), str(matched), str(lines - matched), f"{100.0 * matched / lines if lines else 0:.2f}"
     )
-    err.print(table)
+    _stderr().print(table)
 
 
 @app.command("check-patterns", epilog="Example:\n\n  shipper check-patterns")

@@ -120,21 +120,7 @@ def parse(
     coverage = Coverage()
     failed: list[Path | None] = list(missing)
     out = sys.stdout.buffer
-    show_progress = bool(paths) and sys.stderr.isatty() and not sys.stdout.isatty()
-    progress = _progress(show_progress)
-    offsets: dict[Path, int] = {}  # bytes of the files before each one, for one bar over all inputs
-    total = 0
-    for path in paths:
-        if path.is_file():
-            offsets.setdefault(path, total)
-            total += path.stat().st_size
-    task = progress.add_task("parsing", total=total or None)
-
-    def on_chunk(path: Path | None, stream: BinaryIO) -> None:
-        raw = getattr(stream, "fileobj", None) or getattr(stream, "_fp", None) or stream  # compressed offset
-        if path in offsets:
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                progress.update(task, completed=offsets[path] + raw.tell())
+    progress = _ByteProgress(paths)
 
     def on_error(path: Path | None, message: str) -> None:
         _error(f"{path or 'stdin'}: {message}")
@@ -146,7 +132,7 @@ def parse(
         jobs = 1 if streaming else (workers or default_workers())
         inputs = open_inputs(paths, on_error)
         with progress:
-            for chunk_coverage in parse_inputs(inputs, options, out, jobs, on_chunk, streaming, on_error):
+            for chunk_coverage in parse_inputs(inputs, options, out, jobs, progress.update, streaming, on_error):
                 coverage.merge(chunk_coverage)
         out.flush()
     except BrokenPipeError:
@@ -159,13 +145,42 @@ def parse(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
-def _progress(show: bool) -> Progress:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+class _ByteProgress:
+    """One bar over all input files by bytes read (compressed bytes for compressed files), on stderr, shown
+    only when stderr is a terminal and stdout is not; rich is imported only then."""
 
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=_stderr(), transient=True, disable=not show,
-    )  # fmt: skip
+    def __init__(self, paths: list[Path]) -> None:
+        self.offsets: dict[Path, int] = {}  # bytes of the files before each one
+        total = 0
+        for path in paths:
+            if path.is_file():
+                self.offsets.setdefault(path, total)
+                total += path.stat().st_size
+        self.bar: Progress | None = None
+        if self.offsets and sys.stderr.isatty() and not sys.stdout.isatty():
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                console=_stderr(), transient=True,
+            )  # fmt: skip
+            self.task = self.bar.add_task("parsing", total=total or None)
+
+    def update(self, path: Path | None, stream: BinaryIO) -> None:
+        if self.bar is None or path not in self.offsets:
+            return
+        raw = getattr(stream, "fileobj", None) or getattr(stream, "_fp", None) or stream
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            self.bar.update(self.task, completed=self.offsets[path] + raw.tell())
+
+    def __enter__(self) -> _ByteProgress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _reference(text: str | None) -> date | None:

@@ -44,12 +44,12 @@ class ChunkParser:
         keys: list[tuple[str, str | None]] = []
         parse = self.parser.parse_doc
         dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        out = bytearray()
+        out: list[bytes] = []
         for text, tags in lines:
             doc, key = parse(text, tags or None)
             keys.append(key)
-            out += dumps(doc, None, option)
-        return bytes(out), Coverage(Counter(keys))
+            out.append(dumps(doc, None, option))
+        return b"".join(out), Coverage(Counter(keys))
 
     def run_block(self, reference: date, block: bytes) -> tuple[bytes, Coverage]:
         return self.run(reference, split_block(block))

@@ -17,10 +17,11 @@ from typing import Any
 
 from shipper.schema.fields import IPV4, Convert, FieldTypeError, load_fields
 
-Assembler = Callable[[Any, str, re.Match[str], list[str] | None], dict[str, Any]]  # (Envelope, line, match, tags)
+# (envelope tuple (timestamp, zone, host, program, pid, message), line, rule match, tags) -> event
+Assembler = Callable[[tuple[Any, ...], str, re.Match[str], list[str] | None], dict[str, Any]]
 
-# Envelope attributes of a plain envelope and their fields, in the order the generic path writes them.
-_PLAIN = (("zone", "event.timezone"), ("host", "host.hostname"), ("program", "process.name"), ("pid", "process.pid"))
+# Positions in the envelope tuple and their fields, in the order the generic path writes them.
+_PLAIN = ((1, "event.timezone"), (2, "host.hostname"), (3, "process.name"), (4, "process.pid"))
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ def build_assembler(
     event = code.container(("event",))
     code.emit(f"{event} = {{'kind': 'event', 'dataset': {dataset!r}}}")
     placeholder = len(body)  # container initialisations go here once all are known
-    for attribute, field in _PLAIN:
+    for position, field in _PLAIN:
         var, leaf = code.slot(field)
-        code.emit(f"v = env.{attribute}")
+        code.emit(f"v = env[{position}]")
         code.emit(f"if v is not None: {var}[{leaf}] = v")
     for name, value in route_fields.items():
         var, leaf = code.slot(name)
@@ -114,7 +115,7 @@ def build_assembler(
         var, leaf = code.slot(name)
         code.emit(f"if {leaf} not in {var}: {var}[{leaf}] = {code.const(value)}")
     code.emit(f"{event}['original'] = line")
-    code.emit("doc = {'@timestamp': env.timestamp, 'message': env.message}")
+    code.emit("doc = {'@timestamp': env[0], 'message': env[5]}")
     code.emit("if doc['@timestamp'] is None: del doc['@timestamp']")
     for path, var in sorted(code.containers.items(), key=lambda item: -len(item[0])):
         if len(path) == 1:

@@ -115,16 +115,22 @@ class EnvelopeParser:
         self.zone_name = timezone_name(timestamps.tz)
         self._stamps: dict[str, str] = {}
 
-    def parse(self, line: str) -> Envelope | None:
+    def plain(self, line: str) -> tuple[str, str, str, str, int, str] | None:
+        """The common case, `Mmm dd hh:mm:ss host prog[pid]: text`, most of every mail log, as a bare tuple
+        (timestamp, zone, host, program, pid, message) for the parser's fast path; None for anything else."""
         m = _BSD_COMMON.fullmatch(line)
-        if m is not None:  # the common case, inline: it is most of every mail log
-            raw, mon, day, clock, host, prog, pid, msg = m.groups()
-            stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, None, None)
-            if stamp is not None:
-                env = Envelope(stamp, self.zone_name, host, prog, int(pid), msg)
-                if msg.startswith("message repeated "):
-                    self._unwrap_repeat(env)
-                return env
+        if m is None:
+            return None
+        raw, mon, day, clock, host, prog, pid, msg = m.groups()
+        stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, None, None)
+        if stamp is None or msg.startswith("message repeated "):
+            return None
+        return stamp, self.zone_name, host, prog, int(pid), msg
+
+    def parse(self, line: str) -> Envelope | None:
+        plain = self.plain(line)
+        if plain is not None:
+            return Envelope(*plain)
         first = line[:1]
         if first == "<":
             env = self._rfc5424(line) or self._bsd(line) or self._iso(line)

@@ -222,19 +222,26 @@ class Parser:
 
     def parse_doc(self, line: str, tags: list[str] | None = None) -> tuple[dict[str, Any], tuple[str, str | None]]:
         """The nested event and (dataset, matching rule id or None): the fast path of `parse`."""
-        env = self.envelope.parse(line)
-        if env is not None and not env.extra and len(env.message) <= MAX_RULE_INPUT:
-            route = self._routes.get(env.program, _MISSING)
+        env: Envelope | None = None
+        plain = self.envelope.plain(line)
+        if plain is None:
+            env = self.envelope.parse(line)
+            if env is not None and not env.extra:
+                plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)  # type: ignore[assignment]
+        if plain is not None and len(plain[5]) <= MAX_RULE_INPUT:
+            route = self._routes.get(plain[3], _MISSING)
             if route is _MISSING:
-                route = self._route(env.program)
+                route = self._route(plain[3])
             if route is not None:
-                m = route.match(env.message)  # type: ignore[union-attr]
+                m = route.match(plain[5])  # type: ignore[union-attr]
                 if m is not None:
                     fast = route.assemblers.get(m.lastgroup)  # type: ignore[union-attr, arg-type]
                     if fast is None:
                         fast = self._assembler(route, m.lastgroup)  # type: ignore[arg-type]
                     if fast[0] is not None:
-                        return fast[0](env, line, m, tags), fast[1]
+                        return fast[0](plain, line, m, tags), fast[1]
+        if env is None and plain is not None:
+            env = Envelope(*plain)
         parsed = self._parse(line, env, tags)
         return nest(parsed.fields), (parsed.dataset, parsed.rule)
 

@@ -161,7 +161,9 @@ class Parser:
             body = exp.expand(rule.match)
             own = [a for a in exp.groups if a not in before]
             name = f"r{index}"
-            parts.append(f"(?P<{name}>{body})")
+            # The empty group closes the alternative (m.lastgroup names the rule) and stays out of its way:
+            # an alternative that starts with a literal is then skipped by the regex engine in one step.
+            parts.append(f"(?:{body})(?P<{name}>)")
             compiled[name] = _CompiledRule(
                 rule,
                 _captures(exp, own + prefix_aliases),

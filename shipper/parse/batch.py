@@ -10,6 +10,7 @@ from __future__ import annotations
 import lzma
 import multiprocessing
 import os
+import select
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -98,7 +99,10 @@ def _run_block(job: tuple[int, date, bytes]) -> Coverage:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:  # stdout may have been left non-blocking by whoever shares it
+            select.select([], [fd], [])
 
 
 # What reading a damaged input raises: truncated or corrupt compressed data, or an I/O error.

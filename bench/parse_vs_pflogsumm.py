@@ -9,6 +9,7 @@ on the same realistic Postfix log, in the same run. Prints lines/s, wall time, p
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import subprocess
@@ -45,6 +46,11 @@ def main() -> None:
     if not Path(pflogsumm).exists():
         sys.exit("pflogsumm not found: apt-get install pflogsumm")
     shipper = [sys.executable, "-m", "shipper", "parse", "--timezone", "UTC"]
+    # Byte-compile shipper as a wheel install does: an editable checkout under PYTHONDONTWRITEBYTECODE
+    # would otherwise recompile every module at each start (about 0.2 s here).
+    import shipper as package
+
+    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
     with tempfile.TemporaryDirectory() as tmp:
         log = args.log

@@ -64,7 +64,7 @@ class Envelope:
     """What the envelope layer found: timestamp, zone applied, host, program, pid, message, and `extra`
     ECS fields (PRI, facility, repeat count, RFC 5424 parts) when the line had any.
 
-    An envelope without extras is `plain`: the parser's compiled fast path handles exactly those.
+    Envelopes without extras are the ones the parser's compiled fast path handles.
     """
 
     __slots__ = ("extra", "host", "message", "pid", "program", "timestamp", "zone")
@@ -86,10 +86,6 @@ class Envelope:
         self.pid = pid
         self.message = message
         self.extra = extra
-
-    @property
-    def plain(self) -> bool:
-        return not self.extra
 
     def fields(self) -> dict[str, Any]:
         """All envelope fields as dotted names, in a fixed order."""

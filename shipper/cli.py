@@ -97,10 +97,8 @@ def parse(
     from shipper.parse.parser import Parser
     from shipper.parse.reader import open_inputs
     from shipper.parse.stats import Coverage
-    from shipper.parse.timestamps import resolve_timezone
 
     try:
-        resolve_timezone(timezone)
         reference = _reference(reference_date)
         Parser(timezone=timezone, source=source)  # fail fast on bad packs, source or zone
     except ValueError as exc:  # PackError included

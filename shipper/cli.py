@@ -145,9 +145,9 @@ def parse(
 
 class _ByteProgress:
     """One bar over all input files by bytes read (compressed bytes for compressed files), on stderr, shown
-    only when stderr is a terminal and stdout is not; rich is imported only then."""
+    only when stderr is a terminal and (unless `always`) stdout is not; rich is imported only then."""
 
-    def __init__(self, paths: list[Path]) -> None:
+    def __init__(self, paths: list[Path], always: bool = False, label: str = "parsing") -> None:
         self.offsets: dict[Path, int] = {}  # bytes of the files before each one
         total = 0
         for path in paths:
@@ -155,14 +155,14 @@ class _ByteProgress:
                 self.offsets.setdefault(path, total)
                 total += path.stat().st_size
         self.bar: Progress | None = None
-        if self.offsets and sys.stderr.isatty() and not sys.stdout.isatty():
+        if self.offsets and sys.stderr.isatty() and (always or not sys.stdout.isatty()):
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(
                 TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
                 console=_stderr(), transient=True,
             )  # fmt: skip
-            self.task = self.bar.add_task("parsing", total=total or None)
+            self.task = self.bar.add_task(label, total=total or None)
 
     def update(self, path: Path | None, stream: BinaryIO) -> None:
         if self.bar is None or path not in self.offsets:
@@ -252,6 +252,304 @@ def fields(
     else:
         _error(f"--format: expected markdown or json, got {format!r}")
         raise typer.Exit(EXIT_USAGE)
+
+
+# Options shared by the commands that talk to Elasticsearch. Secrets only from files or the environment.
+EsOption = Annotated[
+    list[str] | None,
+    typer.Option("--es", envvar="ES_URL", help="Elasticsearch URL (repeat for several nodes). Env: ES_URL."),
+]
+CloudIdOption = Annotated[str | None, typer.Option("--cloud-id", help="Elastic Cloud id (env: ES_CLOUD_ID).")]
+UserOption = Annotated[
+    str | None, typer.Option("--es-user", help="Basic-auth user (env: ES_USERNAME); password from ES_PASSWORD.")
+]
+PasswordFileOption = Annotated[Path | None, typer.Option("--es-password-file", help="File holding the password.")]
+ApiKeyFileOption = Annotated[
+    Path | None, typer.Option("--es-api-key-file", help="File holding an API key (or env ES_API_KEY).")
+]
+TokenFileOption = Annotated[
+    Path | None, typer.Option("--es-bearer-token-file", help="File holding a bearer token (or env ES_BEARER_TOKEN).")
+]
+CaFileOption = Annotated[Path | None, typer.Option("--ca-file", help="CA certificate(s) to trust (PEM).")]
+FingerprintOption = Annotated[
+    str | None, typer.Option("--ca-fingerprint", help="SHA-256 fingerprint the server's CA certificate must have.")
+]
+InsecureOption = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify TLS certificates (not for production).")
+]
+
+
+def _connect(
+    es: list[str] | None,
+    cloud_id: str | None,
+    user: str | None,
+    password_file: Path | None,
+    api_key_file: Path | None,
+    token_file: Path | None,
+    ca_file: Path | None,
+    ca_fingerprint: str | None,
+    insecure: bool,
+):  # -> Elasticsearch, imported lazily
+    """A client that has answered a health request, or exit with a message that names no secret."""
+    from elasticsearch import ApiError, TransportError
+
+    from shipper.elastic.connection import ConnectionSettingsError, EsConnection, redact
+
+    try:
+        connection = EsConnection.from_options(
+            es or [], cloud_id, user, password_file, api_key_file, token_file, ca_file, ca_fingerprint, insecure
+        )
+    except ConnectionSettingsError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    client = connection.client()
+    try:
+        client.cluster.health(timeout="10s")
+    except (ApiError, TransportError) as exc:
+        _error(f"cannot use Elasticsearch at {connection.describe()}: {redact(str(exc))[:500]}")
+        raise typer.Exit(EXIT_FAILED) from None
+    return client
+
+
+def _print_setup(report: object, check: bool) -> None:
+    from shipper.elastic.setup import SetupReport
+
+    assert isinstance(report, SetupReport)
+    for note in report.notes:
+        _stderr().print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    for kind, name, state in report.results:
+        typer.echo(f"{state:<10} {kind:<10} {name}")
+    if not check and report.changed:
+        typer.echo("Existing data streams use the new mappings from their next rollover.")
+
+
+def _ages(rollover_age: str, rollover_size: str, delete_after: str):  # -> LifecycleAges
+    from shipper.elastic.templates import LifecycleAges
+
+    return LifecycleAges(rollover_age, rollover_size, None if delete_after == "never" else delete_after)
+
+
+RolloverAgeOption = Annotated[str, typer.Option(help="ILM: roll a data stream's write index over at this age.")]
+RolloverSizeOption = Annotated[str, typer.Option(help="ILM: ... or at this primary shard size.")]
+DeleteAfterOption = Annotated[
+    str, typer.Option(help="ILM: delete indices this long after rollover ('never' keeps them).")
+]
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper setup --es http://localhost:9200\n\n"
+        "  ES_API_KEY=... shipper setup --es https://es.example.net:9200 --delete-after 365d\n\n"
+        "  shipper setup --es $ES_URL --check   # exit 1 if anything differs from this version's templates"
+    )
+)
+def setup(
+    es: EsOption = None,
+    cloud_id: CloudIdOption = None,
+    es_user: UserOption = None,
+    es_password_file: PasswordFileOption = None,
+    es_api_key_file: ApiKeyFileOption = None,
+    es_bearer_token_file: TokenFileOption = None,
+    ca_file: CaFileOption = None,
+    ca_fingerprint: FingerprintOption = None,
+    insecure: InsecureOption = False,
+    check: Annotated[bool, typer.Option("--check", help="Only report drift; exit 1 if anything differs.")] = False,
+    rollover_age: RolloverAgeOption = "7d",
+    rollover_size: RolloverSizeOption = "50gb",
+    delete_after: DeleteAfterOption = "180d",
+) -> None:
+    """Install or update shipper's ILM policy, component and index templates (idempotent).
+
+    Adapts to the cluster: without ILM the templates carry no lifecycle; field types a cluster cannot map
+    (match_only_text, wildcard, constant_keyword) fall back to text/keyword, and a note says so.
+    """
+    from elasticsearch import ApiError, TransportError
+
+    from shipper.elastic.connection import redact
+    from shipper.elastic.setup import run_setup
+
+    client = _connect(
+        es, cloud_id, es_user, es_password_file, es_api_key_file, es_bearer_token_file, ca_file, ca_fingerprint,
+        insecure,
+    )  # fmt: skip
+    try:
+        report = run_setup(client, _ages(rollover_age, rollover_size, delete_after), check_only=check)
+    except (ApiError, TransportError) as exc:
+        _error(f"setup failed: {redact(str(exc))[:1000]}")
+        raise typer.Exit(EXIT_FAILED) from None
+    _print_setup(report, check)
+    raise typer.Exit(EXIT_FAILED if check and report.drift else EXIT_OK)
+
+
+NOT_LOGS = {".md", ".json", ".ndjson", ".yml", ".yaml"}
+
+
+def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files from paths, globs (expanded here when the shell did not) and directories (walked, skipping
+    dot-files and documentation/data files); also the arguments that matched nothing."""
+    import glob
+
+    found: list[Path] = []
+    missing: list[str] = []
+    for arg in paths:
+        if arg == "-":
+            found.append(Path("-"))
+            continue
+        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
+        before = len(found)
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                found += sorted(
+                    p for p in path.rglob("*")
+                    if p.is_file() and p.suffix not in NOT_LOGS
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )  # fmt: skip
+            elif path.exists():
+                found.append(path)
+        if len(found) == before:
+            missing.append(arg)
+    return found, missing
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper ingest samples/ --es http://localhost:9200 --setup\n\n"
+        "  shipper ingest '/var/log/mail.log*' --es $ES_URL --namespace prod\n\n"
+        "  zcat old/*.gz | shipper ingest - --es $ES_URL --source postfix\n\n"
+        "Exit status: 0 when every line is in Elasticsearch (indexed, already present or dead-lettered),"
+        " 1 when an input was unreadable or events could not be written, 2 for bad options."
+    )
+)
+def ingest(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin.")
+    ],
+    es: EsOption = None,
+    cloud_id: CloudIdOption = None,
+    es_user: UserOption = None,
+    es_password_file: PasswordFileOption = None,
+    es_api_key_file: ApiKeyFileOption = None,
+    es_bearer_token_file: TokenFileOption = None,
+    ca_file: CaFileOption = None,
+    ca_fingerprint: FingerprintOption = None,
+    insecure: InsecureOption = False,
+    run_setup_first: Annotated[bool, typer.Option("--setup", help="Install/update templates first.")] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
+    ] = None,
+    namespace: Annotated[str, typer.Option(help="Data stream namespace: logs-mail.<source>-<namespace>.")] = "default",
+    timezone: Annotated[
+        str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
+    ] = "local",
+    reference_date: Annotated[
+        str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per bulk request (at most).")] = 2000,
+    batch_mb: Annotated[float, typer.Option(min=0.01, help="Megabytes per bulk request (at most).")] = 8.0,
+    retry_for: Annotated[
+        float, typer.Option(min=0, help="Seconds to keep retrying while Elasticsearch makes no progress.")
+    ] = 600.0,
+    json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
+
+    Events go to data streams logs-mail.<source>-<namespace> with ids derived from each input's first line and
+    each line's offset and content, so ingesting the same input again creates no duplicates. Events the
+    cluster refuses go, with the error, to logs-mail.deadletter-<namespace>.
+    """
+    from elasticsearch import ApiError, TransportError
+
+    from shipper.elastic.connection import redact
+    from shipper.elastic.setup import run_setup
+    from shipper.ingest import check_namespace, ingest_inputs
+    from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, ElasticsearchOutput
+    from shipper.parse.batch import ParseOptions
+    from shipper.parse.parser import Parser
+    from shipper.parse.reader import open_inputs
+
+    try:
+        reference = _reference(reference_date)
+        check_namespace(namespace)
+        Parser(timezone=timezone, source=source)
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    files, missing = _expand(paths)
+    for arg in missing:
+        _error(f"{arg}: no such file (or nothing matched)")
+    if not files:
+        raise typer.Exit(EXIT_FAILED)
+    client = _connect(
+        es, cloud_id, es_user, es_password_file, es_api_key_file, es_bearer_token_file, ca_file, ca_fingerprint,
+        insecure,
+    )  # fmt: skip
+    try:
+        if run_setup_first:
+            _print_setup(run_setup(client, _ages("7d", "50gb", "180d")), check=False)
+        elif not client.indices.exists_index_template(name="logs-mail"):
+            _error("the logs-mail index template is not installed: run `shipper setup` first, or pass --setup")
+            raise typer.Exit(EXIT_FAILED)
+    except (ApiError, TransportError) as exc:
+        _error(f"setup failed: {redact(str(exc))[:1000]}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+    def warn(message: str) -> None:
+        _stderr().print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+    settings = BulkSettings(max_docs=batch_size, max_bytes=int(batch_mb * 1024 * 1024), retry_for=retry_for)
+    output = ElasticsearchOutput(BulkWriter(client, settings, namespace, on_retry=warn))
+    options = ParseOptions(timezone=timezone, source=source, reference=reference)
+    unopened: list[str] = []
+    progress = _ByteProgress([p for p in files if str(p) != "-"], always=True, label="ingesting")
+    try:
+        with progress:
+            summary = ingest_inputs(
+                open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}")),
+                options, namespace, output, progress.update,
+            )  # fmt: skip
+        client.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except (ApiError, TransportError) as exc:
+        _error(f"ingest failed: {redact(str(exc))[:1000]}")
+        raise typer.Exit(EXIT_FAILED) from None
+    summary.unreadable[:0] = unopened
+    for problem in summary.unreadable:
+        _error(problem)
+    for problem in summary.bulk.errors:
+        warn(problem)
+    _print_ingest_summary(summary, json_summary)
+    raise typer.Exit(EXIT_OK if summary.ok else EXIT_FAILED)
+
+
+def _print_ingest_summary(summary: object, as_json: bool) -> None:
+    from shipper.ingest import IngestSummary
+
+    assert isinstance(summary, IngestSummary)
+    bulk = summary.bulk
+    figures = {
+        "files": summary.files,
+        "lines_read": summary.lines,
+        "parsed": summary.parsed,
+        "unparsed": summary.lines - summary.parsed,
+        "indexed": bulk.indexed,
+        "already_present": bulk.already_present,
+        "dead_lettered": bulk.dead_lettered,
+        "failed": bulk.failed,
+        "unreadable_inputs": len(summary.unreadable),
+        "retries": bulk.retries,
+    }
+    if as_json:
+        import orjson
+
+        sys.stdout.buffer.write(orjson.dumps(figures) + b"\n")
+        return
+    width = max(map(len, figures))
+    for name, value in figures.items():
+        typer.echo(f"{name.replace('_', ' '):<{width}}  {value}")
 
 
 def main() -> None:

@@ -119,7 +119,7 @@ def _blocks(
         reference = options.reference or reference_date(path)
         read = 0
         try:
-            for block in read_blocks(stream, BLOCK_BYTES):
+            for _offset, block in read_blocks(stream, BLOCK_BYTES):
                 on_chunk(path, stream)
                 read += len(block)
                 if path is None and options.reference is None:

@@ -112,13 +112,17 @@ def _skip_rest_of_line(stream: BinaryIO) -> None:
             return
 
 
-def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:
-    """Whole lines in blocks of about `size` bytes, for handing to parser processes without per-line work.
+def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[tuple[int, bytes]]:
+    """(offset, block): whole lines in blocks of about `size` bytes, for handing to parser processes without
+    per-line work, each with the stream offset of its first byte.
 
-    A line longer than MAX_LINE_BYTES is cut to MAX_LINE_BYTES + 1 bytes here, so `read_lines` on the block
-    still sees it as over-long (and tags it) while memory stays bounded whatever the line's length.
+    A line longer than MAX_LINE_BYTES is cut to MAX_LINE_BYTES + 1 bytes and becomes a block of its own, so
+    `read_lines` on the block still sees it as over-long (and tags it), memory stays bounded whatever the
+    line's length, and the offsets of the lines after it stay true.
     """
     pending = b""
+    base = 0  # stream offset of pending[0]
+    skipped = 0  # bytes of a cut line dropped so far
     skipping = False
     # read1: whatever is there (at most one raw read), so a pipe fed slowly (`tail -f |`) is not held back
     # until a whole block has arrived.
@@ -127,19 +131,35 @@ def read_blocks(stream: BinaryIO, size: int = _READ_CHUNK) -> Iterator[bytes]:
         if skipping:
             newline = data.find(b"\n")
             if newline == -1:
+                skipped += len(data)
                 continue
-            data = data[newline:]
-            skipping = False
+            yield base, pending + b"\n"
+            base += len(pending) + skipped + newline + 1
+            pending, data, skipping = b"", data[newline + 1 :], False
         data = pending + data
         cut = data.rfind(b"\n") + 1
+        if cut:
+            yield base, data[:cut]
+            base += cut
         pending = data[cut:]
         if len(pending) > MAX_LINE_BYTES:
+            skipped = len(pending) - (MAX_LINE_BYTES + 1)
             pending = pending[: MAX_LINE_BYTES + 1]
             skipping = True
-        if cut:
-            yield data[:cut]
     if pending:
-        yield pending
+        yield base, pending
+
+
+def line_offsets(base: int, block: bytes) -> list[int]:
+    """Stream offset of each line of a block from `read_blocks` (as many as `split_block` gives)."""
+    offsets = []
+    position = base
+    for raw in block.split(b"\n"):
+        offsets.append(position)
+        position += len(raw) + 1
+    if block.endswith(b"\n") or not block:
+        offsets.pop()
+    return offsets
 
 
 def open_inputs(

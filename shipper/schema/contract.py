@@ -38,6 +38,7 @@ _SCALARS: dict[str, Any] = {
     "keyword": StrictStr,
     "text": StrictStr,
     "wildcard": StrictStr,
+    "constant_keyword": StrictStr,
     "long": StrictInt,
     "float": StrictFloat | StrictInt,
     "boolean": StrictBool,

@@ -15,7 +15,9 @@ from shipper.yamlload import load_yaml
 
 FIELDS_FILE = Path(__file__).with_name("fields.yml")
 
-FieldType = Literal["keyword", "text", "wildcard", "long", "float", "ip", "date", "boolean", "flattened"]
+FieldType = Literal[
+    "keyword", "text", "wildcard", "constant_keyword", "long", "float", "ip", "date", "boolean", "flattened"
+]
 
 
 # A field's converter from captured text to its type; None where the text is kept as it is.
@@ -34,6 +36,7 @@ class FieldDef(BaseModel):
     description: str
     ecs: bool = False
     array: bool = False
+    mapping: dict[str, bool | int | str] = {}  # extra Elasticsearch mapping parameters
 
 
 def _to_long(value: str | int) -> int:
@@ -96,6 +99,7 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
     "keyword": _identity,
     "text": _identity,
     "wildcard": _identity,
+    "constant_keyword": _identity,
     "date": _identity,
     "flattened": _identity,
     "long": _to_long,

@@ -60,7 +60,7 @@ def test_compression_is_detected_by_content(tmp_path, compress):
 def blocks_to_lines(data: bytes, size: int):
     from shipper.parse.reader import read_blocks, split_block
 
-    return [line for block in read_blocks(io.BytesIO(data), size) for line in split_block(block)]
+    return [line for _, block in read_blocks(io.BytesIO(data), size) for line in split_block(block)]
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 4096, 1 << 20])
@@ -73,6 +73,37 @@ def test_block_reader_bounds_memory_on_a_huge_line():
     from shipper.parse.reader import read_blocks
 
     data = b"a\n" + b"z" * (10 * MAX_LINE_BYTES) + b"\nb\n"
-    blocks = list(read_blocks(io.BytesIO(data), 4096))
+    blocks = [block for _, block in read_blocks(io.BytesIO(data), 4096)]
     assert sum(len(b) for b in blocks) < 2 * MAX_LINE_BYTES
     assert blocks_to_lines(data, 4096) == lines(data)
+
+
+def true_offsets(data: bytes) -> list[int]:
+    starts = [0] + [i + 1 for i, byte in enumerate(data) if byte == 0x0A]
+    return starts if data and not data.endswith(b"\n") else starts[:-1]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 4096, 1 << 20])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"one\r\ntwo\n\ncaf\xe9\nnul\x00here\n" + b"y" * (MAX_LINE_BYTES + 50) + b"\nlast",
+        b"a\n" + b"z" * (3 * MAX_LINE_BYTES) + b"\nb\n" + b"w" * (MAX_LINE_BYTES + 1) + b"\n\nc",
+        b"",
+        b"no newline at all",
+        b"\n\n\n",
+    ],
+)
+def test_block_offsets_point_at_each_lines_start(data, size):
+    """log.offset and the event _id depend on these: every line's offset is where it starts in the stream,
+    also after over-long lines that were cut."""
+    from shipper.parse.reader import line_offsets, read_blocks, split_block
+
+    offsets, count = [], 0
+    for base, block in read_blocks(io.BytesIO(data), size):
+        block_offsets = line_offsets(base, block)
+        assert len(block_offsets) == len(list(split_block(block)))
+        offsets += block_offsets
+        count += len(list(split_block(block)))
+    assert offsets == true_offsets(data)
+    assert count == len(lines(data))

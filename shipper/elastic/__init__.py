@@ -1,0 +1,1 @@
+"""Elasticsearch: connection, bundled templates and ILM, `shipper setup`."""

@@ -1,0 +1,159 @@
+"""How to reach Elasticsearch: hosts or Cloud ID, credentials, TLS. Secrets never reach a log or a message.
+
+Secrets come from the environment or from files, never from command-line values (which `ps` shows):
+ES_PASSWORD / --es-password-file, ES_API_KEY / --es-api-key-file, ES_BEARER_TOKEN / --es-bearer-token-file.
+TLS certificates are verified unless the user says otherwise, and then a warning says so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+
+
+class ConnectionSettingsError(ValueError):
+    """A connection setting that cannot work; the message names the setting."""
+
+
+def redact(text: str) -> str:
+    """Hide user:password@ in URLs inside any text."""
+    return re.sub(r"(?<=//)[^/@\s]+@", "***@", text)
+
+
+def read_secret(path: Path, what: str) -> SecretStr:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConnectionSettingsError(f"{what} file {path}: {exc.strerror or exc}") from None
+    if not value:
+        raise ConnectionSettingsError(f"{what} file {path} is empty")
+    return SecretStr(value)
+
+
+class EsConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hosts: list[str] = []
+    cloud_id: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    ca_file: Path | None = None
+    ca_fingerprint: str | None = None
+    verify_certs: bool = True
+    request_timeout: float = 60.0
+
+    @field_validator("hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            parts = urlsplit(host)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{redact(host)!r} is not an http:// or https:// URL")
+        return [h.rstrip("/") for h in hosts]
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> EsConnection:
+        if not self.hosts and not self.cloud_id:
+            raise ValueError("no Elasticsearch given: pass --es URL (or set ES_URL) or --cloud-id")
+        if self.hosts and self.cloud_id:
+            raise ValueError("give either --es URLs or --cloud-id, not both")
+        methods = [m for m in (self.password, self.api_key, self.bearer_token) if m is not None]
+        if len(methods) > 1:
+            raise ValueError("give one of basic auth, API key or bearer token")
+        if self.password is not None and not self.username:
+            raise ValueError("a password needs a user name (--es-user or ES_USERNAME)")
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ValueError(f"CA file {self.ca_file} does not exist")
+        return self
+
+    @classmethod
+    def from_options(
+        cls,
+        hosts: list[str],
+        cloud_id: str | None = None,
+        username: str | None = None,
+        password_file: Path | None = None,
+        api_key_file: Path | None = None,
+        bearer_token_file: Path | None = None,
+        ca_file: Path | None = None,
+        ca_fingerprint: str | None = None,
+        insecure: bool = False,
+        environ: dict[str, str] | None = None,
+    ) -> EsConnection:
+        env = os.environ if environ is None else environ
+        password = read_secret(password_file, "password") if password_file else _env_secret(env, "ES_PASSWORD")
+        api_key = read_secret(api_key_file, "API key") if api_key_file else _env_secret(env, "ES_API_KEY")
+        token = (
+            read_secret(bearer_token_file, "bearer token") if bearer_token_file else _env_secret(env, "ES_BEARER_TOKEN")
+        )
+        try:
+            return cls(
+                hosts=hosts,
+                cloud_id=cloud_id or env.get("ES_CLOUD_ID") or None,
+                username=username or env.get("ES_USERNAME") or None,
+                password=password,
+                api_key=api_key,
+                bearer_token=token,
+                ca_file=ca_file,
+                ca_fingerprint=ca_fingerprint,
+                verify_certs=not insecure,
+            )
+        except ValueError as exc:  # pydantic's ValidationError: keep its message, lose the noise
+            errors = getattr(exc, "errors", None)
+            if callable(errors):
+                raise ConnectionSettingsError(
+                    "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in errors())
+                ) from None
+            raise ConnectionSettingsError(str(exc)) from None
+
+    def describe(self) -> str:
+        """Where we connect, without secrets."""
+        target = ", ".join(redact(h) for h in self.hosts) if self.hosts else f"cloud id {self.cloud_id.split(':')[0]}"
+        return target
+
+    def client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "request_timeout": self.request_timeout,
+            "verify_certs": self.verify_certs,
+            # retries are ours (bounded by time, with backoff, resuming a batch): the transport only tries once
+            "max_retries": 0,
+            "retry_on_timeout": False,
+        }
+        if self.hosts:
+            options["hosts"] = self.hosts
+        if self.cloud_id:
+            options["cloud_id"] = self.cloud_id
+        if self.password is not None:
+            options["basic_auth"] = (self.username, self.password.get_secret_value())
+        if self.api_key is not None:
+            options["api_key"] = self.api_key.get_secret_value()
+        if self.bearer_token is not None:
+            options["bearer_auth"] = self.bearer_token.get_secret_value()
+        if self.ca_file is not None:
+            options["ca_certs"] = str(self.ca_file)
+        if self.ca_fingerprint:
+            options["ssl_assert_fingerprint"] = self.ca_fingerprint.replace(":", "").lower()
+        if not self.verify_certs:
+            options["ssl_show_warn"] = False  # we warn once ourselves
+        return options
+
+    def client(self) -> Any:
+        from elasticsearch import Elasticsearch
+        from elasticsearch.serializer import OrjsonSerializer
+
+        if not self.verify_certs:
+            warnings.warn("TLS certificate verification is OFF (--insecure)", stacklevel=2)
+        return Elasticsearch(serializer=OrjsonSerializer(), **self.client_options())
+
+
+def _env_secret(env: Any, name: str) -> SecretStr | None:
+    value = env.get(name)
+    return SecretStr(value) if value else None

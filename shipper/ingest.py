@@ -1,0 +1,146 @@
+"""Batch ingestion: read inputs to their end, parse, and hand every line's event to the Elasticsearch output.
+
+Every event is addressed: data stream `logs-<event.dataset>-<namespace>` (data_stream.* set to match),
+`log.file.path` and `log.offset` (the line's byte offset in the decompressed input), and an `_id` that
+depends only on the input's identity, that offset and the line itself:
+
+- a file's identity is its first line (up to 1 KiB) after decompression, so the same log re-ingested
+  under another name, or after logrotate compressed it, gets the same ids and creates no duplicates;
+- stdin's identity is the constant "-", so its ids come from each line's content and position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from base64 import urlsafe_b64encode
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
+from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
+from shipper.parse.parser import Parser
+from shipper.parse.reader import line_offsets, read_blocks, reference_date, split_block
+from shipper.parse.stats import Coverage
+
+IDENTITY_BYTES = 1024
+STDIN_IDENTITY = b"-"
+NAMESPACE_FORBIDDEN = set('\\/*?"<>|,#: -')
+
+
+def check_namespace(namespace: str) -> str:
+    """Data stream naming scheme: lowercase, no '-', at most 100 bytes."""
+    bad = sorted(set(namespace) & NAMESPACE_FORBIDDEN)
+    if not namespace or namespace != namespace.lower() or bad or len(namespace.encode()) > 100:
+        raise ValueError(
+            f"--namespace: {namespace!r} is not a valid data stream namespace "
+            '(lowercase, at most 100 bytes, none of \\ / * ? " < > | , # : - or space)'
+        )
+    return namespace
+
+
+def input_identity(first_block: bytes) -> bytes:
+    first_line = first_block.split(b"\n", 1)[0]
+    return first_line[:IDENTITY_BYTES]
+
+
+def event_id(identity: bytes, offset: int, raw_line: bytes) -> str:
+    digest = hashlib.blake2b(identity, digest_size=16)
+    digest.update(offset.to_bytes(8, "little"))
+    digest.update(raw_line)
+    return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    coverage: Coverage = field(default_factory=Coverage)
+    unreadable: list[str] = field(default_factory=list)
+    bulk: BulkStats = field(default_factory=BulkStats)
+
+    @property
+    def lines(self) -> int:
+        return self.coverage.total
+
+    @property
+    def parsed(self) -> int:
+        return sum(self.coverage.matched.values())
+
+    @property
+    def ok(self) -> bool:
+        return not self.unreadable and self.bulk.failed == 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Addresser:
+    """Turns parsed events of one input into `Pending` bulk items."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.streams: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def target(self, dataset: str) -> tuple[str, dict[str, str]]:
+        found = self.streams.get(dataset)
+        if found is None:
+            found = (
+                f"logs-{dataset}-{self.namespace}",
+                {"type": "logs", "dataset": dataset, "namespace": self.namespace},
+            )
+            self.streams[dataset] = found
+        return found
+
+
+def ingest_inputs(
+    inputs: Iterator[tuple[Path | None, BinaryIO]],
+    options: ParseOptions,
+    namespace: str,
+    output: ElasticsearchOutput,
+    on_block: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
+) -> IngestSummary:
+    summary = IngestSummary()
+    parser = Parser(timezone=options.timezone, source=options.source)
+    addresser = Addresser(namespace)
+    hits = summary.coverage.hits
+    dumps = orjson.dumps
+    for path, stream in inputs:
+        summary.files += 1
+        parser.set_reference(options.reference or reference_date(path))
+        file_path = str(path) if path is not None else None
+        identity: bytes | None = STDIN_IDENTITY if path is None else None
+        read = 0
+        try:
+            for base, block in read_blocks(stream, BLOCK_BYTES):
+                if identity is None:
+                    identity = input_identity(block)
+                read_at = _now()  # the timestamp of lines that carry none
+                raws = block.split(b"\n")
+                lines = split_block(block)
+                for (text, tags), offset, raw in zip(lines, line_offsets(base, block), raws, strict=False):
+                    doc, key = parser.parse_doc(text, tags or None)
+                    hits[key] += 1
+                    index, data_stream = addresser.target(key[0])
+                    if "@timestamp" not in doc:
+                        doc["@timestamp"] = read_at
+                    doc["data_stream"] = data_stream
+                    log = doc.get("log")
+                    if log is None:
+                        log = doc["log"] = {}
+                    if file_path is not None:
+                        log["file"] = {"path": file_path}
+                    log["offset"] = offset
+                    output.add(Pending(index, event_id(identity, offset, raw), dumps(doc)))
+                read += len(block)
+                on_block(path, stream)
+        except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
+            summary.unreadable.append(
+                f"{file_path or 'stdin'}: unreadable after {read} bytes of data ({exc}); the lines before were sent"
+            )
+    summary.bulk = output.close()
+    return summary

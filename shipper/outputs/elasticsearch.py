@@ -1,0 +1,271 @@
+"""Bulk output to Elasticsearch: batches, retries, dead letters, acknowledgements.
+
+Each event arrives with its target data stream and a deterministic `_id`, and is written with
+op_type=create: a replay of the same input creates nothing new (409 counts as already indexed).
+A batch is acknowledged only when every event in it has a final outcome:
+
+- indexed (201) or already present (409);
+- refused for good (a 400-class error: a mapping conflict, a strict-mapping violation): written to the
+  dead-letter data stream `logs-mail.deadletter-<namespace>` with the event as JSON and the error;
+- 429 and 5xx items, a 5xx or 429 response, a connection error or timeout: retried with capped
+  exponential backoff (elasticsearch-py's streaming_bulk retries 429 items itself; whole-request
+  failures are retried here), until `retry_for` seconds pass without progress, then reported failed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from queue import Queue
+from typing import Any
+
+import orjson
+
+from shipper.elastic.connection import redact
+
+DEADLETTER_DATASET = "mail.deadletter"
+
+
+@dataclass(frozen=True)
+class BulkSettings:
+    max_docs: int = 2000
+    max_bytes: int = 8 * 1024 * 1024
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    retry_for: float | None = 600.0  # None: forever (a long-running shipper)
+    queue_batches: int = 4  # batches waiting for the sender: bounds memory, pushes back on the reader
+
+
+@dataclass(slots=True)
+class Pending:
+    """One event on its way: target, id, serialized source, and a token the caller gets back on ack."""
+
+    index: str
+    id: str
+    source: bytes
+
+
+@dataclass
+class BulkStats:
+    indexed: int = 0
+    already_present: int = 0
+    dead_lettered: int = 0
+    failed: int = 0
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)  # first few distinct problems, for the summary
+
+    def note(self, message: str) -> None:
+        if len(self.errors) < 10 and message not in self.errors:
+            self.errors.append(message)
+
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class BulkWriter:
+    """Writes batches synchronously; `ElasticsearchOutput` runs it on a thread."""
+
+    def __init__(
+        self,
+        client: Any,
+        settings: BulkSettings,
+        namespace: str,
+        sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.deadletter_index = f"logs-{DEADLETTER_DATASET}-{namespace}"
+        self.namespace = namespace
+        self.stats = BulkStats()
+        self.sleep = sleep
+        self.on_retry = on_retry
+
+    def write(self, batch: list[Pending]) -> None:
+        """Give every event in the batch a final outcome (see module doc)."""
+        refused = self._send(batch, allow_deadletter=True)
+        if refused:
+            letters = [self._dead_letter(event, status, error) for event, status, error in refused]
+            for _event, status, error in self._send(letters, allow_deadletter=False):
+                self.stats.failed += 1
+                self.stats.note(f"dead letter refused too ({status}): {_error_text(error)}")
+
+    def _send(self, batch: list[Pending], allow_deadletter: bool) -> list[tuple[Pending, int, Any]]:
+        """Send until each event is indexed, present, or refused for good; return the refused ones."""
+        from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, helpers
+
+        by_id = {event.id: event for event in batch}
+        todo = batch
+        refused: list[tuple[Pending, int, Any]] = []
+        backoff = self.settings.initial_backoff
+        last_progress = time.monotonic()
+        while todo:
+            done: set[str] = set()
+            retry_later: list[Pending] = []
+            try:
+                for _ok, item in helpers.streaming_bulk(
+                    self.client,
+                    ({"_op_type": "create", "_index": e.index, "_id": e.id, "_source": e.source} for e in todo),
+                    chunk_size=len(todo) + 1,
+                    max_chunk_bytes=1 << 62,  # the batch is already bounded; keep it one request
+                    raise_on_error=False,
+                    max_retries=3,
+                    initial_backoff=self.settings.initial_backoff,
+                    max_backoff=self.settings.max_backoff,
+                    yield_ok=False,
+                ):
+                    info = item["create"]
+                    event = by_id[info["_id"]]
+                    done.add(event.id)
+                    status = info.get("status", 0)
+                    if status == 409:
+                        self.stats.already_present += 1
+                    elif status in RETRYABLE_STATUS:
+                        retry_later.append(event)
+                    else:
+                        refused.append((event, status, info.get("error")))
+                        if not allow_deadletter:
+                            continue
+                        self.stats.note(f"refused ({status}): {_error_text(info.get('error'))}")
+                # streaming_bulk yields only failures: the rest of the request was created
+                created = len(todo) - len(done)
+                self.stats.indexed += created
+                if created or len(done) > len(retry_later):
+                    last_progress = time.monotonic()
+                    backoff = self.settings.initial_backoff
+                todo = retry_later
+                if not todo:
+                    break
+                problem = f"{len(todo)} events got 429/5xx"
+            except (ConnectionError, ConnectionTimeout) as exc:
+                problem = f"connection failed: {redact(str(exc))}"
+                todo = _unsettled(todo, done, retry_later)
+            except ApiError as exc:
+                if exc.status_code not in RETRYABLE_STATUS:
+                    raise
+                problem = f"Elasticsearch answered {exc.status_code}: {redact(str(exc))[:200]}"
+                todo = _unsettled(todo, done, retry_later)
+            limit = self.settings.retry_for
+            if limit is not None and time.monotonic() - last_progress > limit:
+                self.stats.failed += len(todo)
+                self.stats.note(f"gave up after {limit:.0f}s without progress: {problem}")
+                return refused
+            self.stats.retries += 1
+            self.on_retry(f"{problem}; retrying {len(todo)} events in {backoff:.1f}s")
+            self.sleep(backoff)
+            backoff = min(backoff * 2, self.settings.max_backoff)
+        if allow_deadletter:
+            self.stats.dead_lettered += len(refused)
+        return refused
+
+    def _dead_letter(self, event: Pending, status: int, error: Any) -> Pending:
+        original = orjson.loads(event.source)
+        doc: dict[str, Any] = {
+            "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "message": original.get("message") if isinstance(original.get("message"), str) else None,
+            "event": {
+                "original": event.source.decode("utf-8"),
+                "kind": "pipeline_error",
+                "dataset": DEADLETTER_DATASET,
+            },
+            "error": {"type": _error_type(error), "message": _error_text(error)},
+            "tags": ["deadletter"],
+            "data_stream": {"type": "logs", "dataset": DEADLETTER_DATASET, "namespace": self.namespace},
+            "mail": {"deadletter": {"index": event.index, "status": status}},
+        }
+        log = original.get("log") if isinstance(original.get("log"), dict) else {}
+        if isinstance(log.get("file"), dict) and isinstance(log["file"].get("path"), str):
+            doc["log"] = {"file": {"path": log["file"]["path"]}}
+        if isinstance(log.get("offset"), int):
+            doc.setdefault("log", {})["offset"] = log["offset"]
+        if doc["message"] is None:
+            del doc["message"]
+        return Pending(self.deadletter_index, event.id, orjson.dumps(doc))
+
+
+def _unsettled(todo: list[Pending], done: set[str], retry_later: list[Pending]) -> list[Pending]:
+    """After a failed request: everything without an outcome yet. Events the cluster created before the
+    failure, whose success we never heard of, are sent again and come back as already present."""
+    again = {event.id for event in retry_later}
+    return [event for event in todo if event.id not in done or event.id in again]
+
+
+def _error_type(error: Any) -> str:
+    return str(error.get("type", "unknown")) if isinstance(error, dict) else "unknown"
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        reason = str(error.get("reason", ""))
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason = f"{reason}: {cause['reason']}"
+        return f"{error.get('type', 'error')}: {reason}"
+    return str(error)
+
+
+Ack = Callable[[list[Pending], Any], None]
+
+
+class ElasticsearchOutput:
+    """Batches events by count and bytes and writes them on a sender thread through a bounded queue,
+    so reading and parsing overlap with Elasticsearch's work and a slow cluster slows the reader down.
+    `ack(batch, token)` runs on the sender thread once the batch has its final outcome."""
+
+    def __init__(self, writer: BulkWriter, ack: Ack = lambda batch, token: None) -> None:
+        self.writer = writer
+        self.settings = writer.settings
+        self.ack = ack
+        self.batch: list[Pending] = []
+        self.batch_bytes = 0
+        self.token: Any = None
+        self.queue: Queue[tuple[list[Pending], Any] | None] = Queue(maxsize=self.settings.queue_batches)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="es-bulk", daemon=True)
+        self.thread.start()
+
+    def add(self, event: Pending, token: Any = None) -> None:
+        size = len(event.source) + len(event.id) + len(event.index) + 60
+        if self.batch and (
+            len(self.batch) >= self.settings.max_docs or self.batch_bytes + size > self.settings.max_bytes
+        ):
+            self.flush()
+        self.batch.append(event)
+        self.batch_bytes += size
+        self.token = token
+
+    def add_many(self, events: Iterable[Pending], token: Any = None) -> None:
+        for event in events:
+            self.add(event, token)
+
+    def flush(self) -> None:
+        if self.batch:
+            self._check()
+            self.queue.put((self.batch, self.token))
+            self.batch, self.batch_bytes = [], 0
+
+    def close(self) -> BulkStats:
+        """Send what is left, wait for every batch's outcome, return the totals."""
+        self.flush()
+        self.queue.put(None)
+        self.thread.join()
+        self._check()
+        return self.writer.stats
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            batch, token = item
+            if self.error is not None:
+                continue  # drain so the producer never blocks on a dead sender
+            try:
+                self.writer.write(batch)
+                self.ack(batch, token)
+            except BaseException as exc:  # surfaced to the producer on its next flush/close
+                self.error = exc

@@ -43,7 +43,11 @@ def test_every_defined_field_is_emitted_somewhere():
     sources = [p.read_text() for p in (ROOT / "grok_patterns").glob("*.yml")]
     sources += [p.read_text() for p in (ROOT / "shipper").rglob("*.py")]
     text = "\n".join(sources)
-    unused = [name for name in load_fields() if name not in SET_BY_OUTPUT and not re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text)]
+    unused = [
+        name
+        for name in load_fields()
+        if name not in SET_BY_OUTPUT and not re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text)
+    ]
     assert unused == []
 
 

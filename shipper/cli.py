@@ -293,7 +293,7 @@ def _connect(
     """A client that has answered a health request, or exit with a message that names no secret."""
     from elasticsearch import ApiError, TransportError
 
-    from shipper.elastic.connection import ConnectionSettingsError, EsConnection, redact
+    from shipper.elastic.connection import ConnectionSettingsError, EsConnection, describe_error
 
     try:
         connection = EsConnection.from_options(
@@ -306,7 +306,7 @@ def _connect(
     try:
         client.cluster.health(timeout="10s")
     except (ApiError, TransportError) as exc:
-        _error(f"cannot use Elasticsearch at {connection.describe()}: {redact(str(exc))[:500]}")
+        _error(f"cannot use Elasticsearch at {connection.describe()}: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     return client
 
@@ -366,7 +366,7 @@ def setup(
     """
     from elasticsearch import ApiError, TransportError
 
-    from shipper.elastic.connection import redact
+    from shipper.elastic.connection import describe_error
     from shipper.elastic.setup import run_setup
 
     client = _connect(
@@ -376,7 +376,7 @@ def setup(
     try:
         report = run_setup(client, _ages(rollover_age, rollover_size, delete_after), check_only=check)
     except (ApiError, TransportError) as exc:
-        _error(f"setup failed: {redact(str(exc))[:1000]}")
+        _error(f"setup failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     _print_setup(report, check)
     raise typer.Exit(EXIT_FAILED if check and report.drift else EXIT_OK)
@@ -462,7 +462,7 @@ def ingest(
     """
     from elasticsearch import ApiError, TransportError
 
-    from shipper.elastic.connection import redact
+    from shipper.elastic.connection import describe_error
     from shipper.elastic.setup import run_setup
     from shipper.ingest import check_namespace, ingest_inputs
     from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, ElasticsearchOutput
@@ -493,7 +493,7 @@ def ingest(
             _error("the logs-mail index template is not installed: run `shipper setup` first, or pass --setup")
             raise typer.Exit(EXIT_FAILED)
     except (ApiError, TransportError) as exc:
-        _error(f"setup failed: {redact(str(exc))[:1000]}")
+        _error(f"setup failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
 
     def warn(message: str) -> None:
@@ -514,7 +514,7 @@ def ingest(
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except (ApiError, TransportError) as exc:
-        _error(f"ingest failed: {redact(str(exc))[:1000]}")
+        _error(f"ingest failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     summary.unreadable[:0] = unopened
     for problem in summary.unreadable:

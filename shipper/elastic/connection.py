@@ -26,6 +26,18 @@ def redact(text: str) -> str:
     return re.sub(r"(?<=//)[^/@\s]+@", "***@", text)
 
 
+def describe_error(exc: BaseException) -> str:
+    """A client error as one readable line without secrets: the transport's cause, or status and reason."""
+    status = getattr(exc, "status_code", None)
+    body = getattr(exc, "body", None)
+    if status is not None:
+        reason = body.get("error") if isinstance(body, dict) else None
+        if isinstance(reason, dict):
+            reason = f"{reason.get('type')}: {reason.get('reason')}"
+        return redact(f"HTTP {status}: {reason or getattr(exc, 'message', exc)}")[:1000]
+    return redact(str(getattr(exc, "message", None) or exc))[:1000]
+
+
 def read_secret(path: Path, what: str) -> SecretStr:
     try:
         value = path.read_text(encoding="utf-8").strip()

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from shipper.elastic.connection import redact
+from shipper.elastic.connection import describe_error
 
 DEADLETTER_DATASET = "mail.deadletter"
 
@@ -97,6 +97,7 @@ class BulkWriter:
         """Send until each event is indexed, present, or refused for good; return the refused ones."""
         from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, helpers
 
+        primary = int(allow_deadletter)  # dead letters are not counted as indexed events
         by_id = {event.id: event for event in batch}
         todo = batch
         refused: list[tuple[Pending, int, Any]] = []
@@ -122,17 +123,16 @@ class BulkWriter:
                     done.add(event.id)
                     status = info.get("status", 0)
                     if status == 409:
-                        self.stats.already_present += 1
+                        self.stats.already_present += primary
                     elif status in RETRYABLE_STATUS:
                         retry_later.append(event)
                     else:
                         refused.append((event, status, info.get("error")))
-                        if not allow_deadletter:
-                            continue
-                        self.stats.note(f"refused ({status}): {_error_text(info.get('error'))}")
+                        if primary:
+                            self.stats.note(f"refused ({status}): {_error_text(info.get('error'))}")
                 # streaming_bulk yields only failures: the rest of the request was created
                 created = len(todo) - len(done)
-                self.stats.indexed += created
+                self.stats.indexed += created * primary
                 if created or len(done) > len(retry_later):
                     last_progress = time.monotonic()
                     backoff = self.settings.initial_backoff
@@ -141,12 +141,12 @@ class BulkWriter:
                     break
                 problem = f"{len(todo)} events got 429/5xx"
             except (ConnectionError, ConnectionTimeout) as exc:
-                problem = f"connection failed: {redact(str(exc))}"
+                problem = f"connection failed: {describe_error(exc)}"
                 todo = _unsettled(todo, done, retry_later)
             except ApiError as exc:
                 if exc.status_code not in RETRYABLE_STATUS:
                     raise
-                problem = f"Elasticsearch answered {exc.status_code}: {redact(str(exc))[:200]}"
+                problem = f"Elasticsearch answered {describe_error(exc)}"
                 todo = _unsettled(todo, done, retry_later)
             limit = self.settings.retry_for
             if limit is not None and time.monotonic() - last_progress > limit:

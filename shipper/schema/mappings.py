@@ -32,7 +32,7 @@ OPTIONAL_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
 def field_mapping(field: FieldDef) -> dict[str, Any]:
     if field.type == "text":
         mapping: dict[str, Any] = {"type": "match_only_text"}
-    elif field.type == "keyword":
+    elif field.type == "keyword" and field.mapping.get("index", True):
         mapping = {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE}
     else:
         mapping = {"type": field.type}

@@ -1,0 +1,81 @@
+"""Connection settings: where secrets come from, that they never show, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.elastic.connection import ConnectionSettingsError, EsConnection, redact
+
+SECRET = "s3cr3t-value-that-must-not-leak"
+
+
+def everything_printed(connection: EsConnection) -> str:
+    return " ".join([repr(connection), str(connection), connection.describe(), connection.model_dump_json()])
+
+
+def test_password_from_environment_is_used_but_never_shown():
+    connection = EsConnection.from_options(
+        ["https://es.example.net:9200"], username="shipper", environ={"ES_PASSWORD": SECRET}
+    )
+    assert connection.client_options()["basic_auth"] == ("shipper", SECRET)
+    assert SECRET not in everything_printed(connection)
+    assert connection.verify_certs is True and connection.client_options()["verify_certs"] is True
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "client_key"),
+    [("api_key_file", "ES_API_KEY", "api_key"), ("bearer_token_file", "ES_BEARER_TOKEN", "bearer_auth")],
+)
+def test_tokens_from_files_or_environment(tmp_path, option, env, client_key):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    from_file = EsConnection.from_options(["https://es:9200"], **{option: secret_file}, environ={})
+    from_env = EsConnection.from_options(["https://es:9200"], environ={env: SECRET})
+    for connection in (from_file, from_env):
+        assert connection.client_options()[client_key] == SECRET
+        assert SECRET not in everything_printed(connection)
+
+
+def test_user_and_password_in_the_url_are_redacted():
+    url = f"https://elastic:{SECRET}@es.example.net:9200"
+    connection = EsConnection.from_options([url], environ={})
+    assert SECRET not in connection.describe()
+    assert redact(f"error talking to {url}/_bulk") == "error talking to https://***@es.example.net:9200/_bulk"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "environ", "message"),
+    [
+        ({"hosts": []}, {}, "no Elasticsearch given"),
+        ({"hosts": ["es.example.net:9200"]}, {}, "is not an http:// or https:// URL"),
+        ({"hosts": ["http://a:9200"]}, {"ES_PASSWORD": "x"}, "a password needs a user name"),
+        ({"hosts": ["http://a:9200"], "username": "u"}, {"ES_PASSWORD": "x", "ES_API_KEY": "y"}, "give one of"),
+        ({"hosts": ["http://a:9200"], "cloud_id": "c:abc"}, {}, "not both"),
+    ],
+)
+def test_bad_settings_say_what_is_wrong(kwargs, environ, message):
+    with pytest.raises(ConnectionSettingsError, match=message) as caught:
+        EsConnection.from_options(**kwargs, environ=environ)
+    assert "x" not in str(caught.value).split() and "y" not in str(caught.value).split()
+
+
+def test_missing_secret_file_names_the_file(tmp_path):
+    with pytest.raises(ConnectionSettingsError, match=r"API key file .*nope"):
+        EsConnection.from_options(["http://a:9200"], api_key_file=tmp_path / "nope", environ={})
+
+
+def test_missing_ca_file_is_refused(tmp_path):
+    with pytest.raises(ConnectionSettingsError, match="CA file"):
+        EsConnection.from_options(["https://a:9200"], ca_file=tmp_path / "ca.pem", environ={})
+
+
+def test_insecure_turns_verification_off_with_a_warning():
+    connection = EsConnection.from_options(["https://a:9200"], insecure=True, environ={})
+    assert connection.client_options()["verify_certs"] is False
+    with pytest.warns(UserWarning, match="verification is OFF"):
+        connection.client()
+
+
+def test_fingerprint_is_normalised():
+    connection = EsConnection.from_options(["https://a:9200"], ca_fingerprint="AB:CD:EF", environ={})
+    assert connection.client_options()["ssl_assert_fingerprint"] == "abcdef"

@@ -1,0 +1,241 @@
+"""Against a real Elasticsearch: setup, ingest, idempotence, typed mappings, analyst queries, dead letters,
+and an outage in the middle of an ingest."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+
+from shipper.elastic.templates import LifecycleAges
+from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, Pending
+from shipper.parse.parser import Parser
+from shipper.parse.reader import read_lines
+from tests.conftest import REFERENCE, ROOT, SAMPLES
+from tests.integration.conftest import shipper
+from tests.integration.proxy import CuttableProxy
+
+PARSE_OPTIONS = ["--timezone", "UTC", "--reference-date", REFERENCE.isoformat()]
+SAMPLE_FILES = sorted((SAMPLES).rglob("*.log"))
+
+
+def count(es: Any, index: str, query: dict | None = None) -> int:
+    body = {"query": query} if query else None
+    return es.count(index=index, body=body, ignore_unavailable=True, allow_no_indices=True)["count"]
+
+
+def sample_events() -> list[dict[str, Any]]:
+    """The events the samples give, parsed here: the oracle the cluster's answers are checked against."""
+    parser = Parser(timezone="UTC", reference=REFERENCE)
+    events = []
+    for path in SAMPLE_FILES:
+        with path.open("rb") as stream:
+            events += [parser.parse(text, tags or None).fields for text, tags in read_lines(stream)]
+    return events
+
+
+@pytest.fixture(scope="module")
+def ingested(es_url: str, namespace: str) -> dict[str, Any]:
+    status, summary, stderr = shipper("ingest", "samples/", "--es", es_url, "--setup", "--namespace", namespace,
+                                      "--json", *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    return summary
+
+
+def test_setup_is_idempotent_and_reports_drift(es_url: str, es: Any):
+    first = subprocess.run([sys.executable, "-m", "shipper", "setup", "--es", es_url], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    second = subprocess.run([sys.executable, "-m", "shipper", "setup", "--es", es_url], capture_output=True, text=True)
+    states = {line.split()[0] for line in second.stdout.splitlines() if line.split()}
+    assert states <= {"unchanged", "skipped"}, second.stdout
+    check = subprocess.run([sys.executable, "-m", "shipper", "setup", "--es", es_url, "--check"], capture_output=True)
+    assert check.returncode == 0
+
+    es.cluster.put_component_template(name="logs-mail@settings", template={"settings": {"index.codec": "default"}})
+    drift = subprocess.run(
+        [sys.executable, "-m", "shipper", "setup", "--es", es_url, "--check"], capture_output=True, text=True
+    )
+    assert drift.returncode == 1
+    assert "differs    component  logs-mail@settings" in drift.stdout
+    fixed = subprocess.run([sys.executable, "-m", "shipper", "setup", "--es", es_url], capture_output=True, text=True)
+    assert "updated    component  logs-mail@settings" in fixed.stdout
+    settings = es.cluster.get_component_template(name="logs-mail@settings")["component_templates"][0]
+    assert settings["component_template"]["template"]["settings"]["index"]["codec"] == "best_compression"
+
+
+def test_setup_adapts_to_what_the_cluster_offers(es: Any):
+    from shipper.elastic.setup import detect_capabilities, run_setup
+
+    caps = detect_capabilities(es)
+    report = run_setup(es, LifecycleAges(), check_only=True)
+    if not caps.ilm:
+        assert ("ilm", "logs-mail", "skipped") in report.results
+        assert any("ILM is not available" in note for note in report.notes)
+    mapping = es.cluster.get_component_template(name="logs-mail@mappings")["component_templates"][0]
+    message = mapping["component_template"]["template"]["mappings"]["properties"]["message"]
+    assert message["type"] == ("match_only_text" if caps.lacks("match_only_text") is None else "text")
+
+
+def test_ingest_loads_every_sample_line(ingested: dict[str, Any], es: Any, namespace: str):
+    lines = sum(path.read_bytes().count(b"\n") for path in SAMPLE_FILES)
+    assert ingested["files"] == len(SAMPLE_FILES)
+    assert ingested["lines_read"] == lines
+    assert ingested["indexed"] == lines
+    assert ingested["failed"] == ingested["dead_lettered"] == ingested["already_present"] == 0
+    assert count(es, f"logs-mail.*-{namespace}") == lines
+
+
+def test_mappings_are_typed_and_strict(ingested: dict[str, Any], es: Any, namespace: str):
+    mapping = next(iter(es.indices.get_mapping(index=f"logs-mail.postfix-{namespace}").body.values()))["mappings"]
+    props = mapping["properties"]
+    assert mapping["dynamic"] == "strict"
+    assert props["@timestamp"]["type"] == "date"
+    assert props["source"]["properties"]["ip"]["type"] == "ip"
+    assert props["mail"]["properties"]["delay"]["type"] == "float"
+    assert props["mail"]["properties"]["size"]["type"] == "long"
+    assert props["email"]["properties"]["local_id"]["type"] == "keyword"
+    assert props["log"]["properties"]["offset"]["type"] == "long"
+    assert props["event"]["properties"]["original"]["index"] is False
+
+
+def test_reingesting_creates_no_duplicates(ingested: dict[str, Any], es: Any, es_url: str, namespace: str, tmp_path):
+    before = count(es, f"logs-mail.*-{namespace}")
+    status, again, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
+                                    *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    assert again["indexed"] == 0
+    assert again["already_present"] == ingested["lines_read"]
+    # the same log after logrotate renamed and compressed it
+    rotated = tmp_path / "mail.log.2.gz"
+    rotated.write_bytes(gzip.compress((SAMPLES / "postfix" / "mail.log").read_bytes()))
+    status, summary, stderr = shipper("ingest", str(rotated), "--es", es_url, "--namespace", namespace, "--json",
+                                      *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    assert summary["indexed"] == 0 and summary["already_present"] == summary["lines_read"] > 0
+    assert count(es, f"logs-mail.*-{namespace}") == before
+
+
+def test_stdin_twice_is_indexed_once(es: Any, es_url: str, namespace: str):
+    data = (SAMPLES / "postfix" / "varied.log").read_bytes()
+    stream_ns = namespace + "stdin"
+    for expected_new in (data.count(b"\n"), 0):
+        status, summary, stderr = shipper("ingest", "-", "--es", es_url, "--namespace", stream_ns, "--json",
+                                          *PARSE_OPTIONS, input=data)  # fmt: skip
+        assert status == 0, stderr
+        assert summary["indexed"] == expected_new
+    assert count(es, f"logs-mail.*-{stream_ns}") == data.count(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("kql", "query_string", "predicate"),
+    [
+        ("email.local_id: 5B2A2B11EF", "email.local_id:5B2A2B11EF", lambda e: e.get("email.local_id") == "5B2A2B11EF"),
+        ("mail.status: deferred", "mail.status:deferred", lambda e: e.get("mail.status") == "deferred"),
+        (
+            'email.from.address: "carol@example.test"',
+            'email.from.address:"carol@example.test"',
+            lambda e: "carol@example.test" in e.get("email.from.address", []),
+        ),
+        (
+            "event.outcome: failure and source.ip: 193.32.162.0/24",
+            'event.outcome:failure AND source.ip:"193.32.162.0/24"',
+            lambda e: (
+                e.get("event.outcome") == "failure"
+                and "source.ip" in e
+                and ipaddress.ip_address(e["source.ip"]) in ipaddress.ip_network("193.32.162.0/24")
+            ),
+        ),
+        (
+            "source.ip: 2001:db8:bad::/48",
+            'source.ip:"2001:db8:bad::/48"',
+            lambda e: (
+                "source.ip" in e and ipaddress.ip_address(e["source.ip"]) in ipaddress.ip_network("2001:db8:bad::/48")
+            ),
+        ),
+        ("mail.delay > 5", "mail.delay:>5", lambda e: e.get("mail.delay", 0) > 5),
+        ('message: "Greylisted"', 'message:"Greylisted"', lambda e: "Greylisted" in e.get("message", "")),
+    ],
+)
+def test_analyst_queries_return_the_expected_events(ingested, es: Any, namespace: str, kql, query_string, predicate):
+    """Each KQL query an analyst would type, run as the equivalent query_string, against the oracle."""
+    expected = sum(1 for event in sample_events() if predicate(event))
+    assert expected > 0, f"the samples should contain events for {kql}"
+    query = {"query_string": {"query": query_string, "default_operator": "AND"}}
+    assert count(es, f"logs-mail.*-{namespace}", query) == expected, kql
+
+
+def test_a_refused_event_lands_in_the_dead_letter_stream(es: Any, namespace: str):
+    writer = BulkWriter(es, BulkSettings(), namespace)
+    good = {"@timestamp": "2026-11-28T10:00:00Z", "message": "fine", "data_stream": {"type": "logs",
+            "dataset": "mail.postfix", "namespace": namespace}}  # fmt: skip
+    wrong_type = {**good, "message": "bad port", "source": {"port": "not-a-number"}}
+    unknown_field = {**good, "message": "unknown field", "mail": {"no_such_field": 1}}
+    index = f"logs-mail.postfix-{namespace}"
+    batch = [Pending(index, f"dl-{i}", orjson.dumps(doc)) for i, doc in enumerate((good, wrong_type, unknown_field))]
+    writer.write(batch)
+    assert writer.stats.indexed == 1
+    assert writer.stats.dead_lettered == 2
+    assert writer.stats.failed == 0
+    es.indices.refresh(index=f"logs-mail.deadletter-{namespace}")
+    letters = es.search(index=f"logs-mail.deadletter-{namespace}")["hits"]["hits"]
+    letters.sort(key=lambda hit: hit["_id"])
+    assert [hit["_id"] for hit in letters] == ["dl-1", "dl-2"]
+    types = [hit["_source"]["error"]["type"] for hit in letters]
+    assert types == ["document_parsing_exception", "strict_dynamic_mapping_exception"]
+    assert orjson.loads(letters[0]["_source"]["event"]["original"]) == wrong_type
+    assert letters[1]["_source"]["mail"]["deadletter"] == {"index": index, "status": 400}
+    writer.write(batch)  # replayed: nothing new, no second dead letter
+    es.indices.refresh(index=f"logs-mail.*-{namespace}")
+    assert count(es, f"logs-mail.deadletter-{namespace}") == 2
+
+
+def test_an_outage_mid_ingest_is_retried_and_nothing_is_lost(es: Any, es_url: str, namespace: str, tmp_path: Path):
+    log = tmp_path / "big.log"
+    with log.open("wb") as out:
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_postfix_log.py"), "--lines", "30000"],
+                       stdout=out, check=True)  # fmt: skip
+    lines = log.read_bytes().count(b"\n")
+    target = urlsplit(es_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 9200)
+    proxy.up()
+    outage_ns = namespace + "outage"
+    result: dict[str, Any] = {}
+
+    def run() -> None:
+        result["out"] = shipper("ingest", str(log), "--es", proxy.url, "--setup", "--namespace", outage_ns,
+                                "--batch-size", "500", "--json", *PARSE_OPTIONS)  # fmt: skip
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 120
+    while count(es, f"logs-mail.*-{outage_ns}") < 2000 and time.monotonic() < deadline and worker.is_alive():
+        es.indices.refresh(index=f"logs-mail.*-{outage_ns}", allow_no_indices=True, ignore_unavailable=True)
+        time.sleep(0.2)
+    assert worker.is_alive(), "ingest finished before the outage could happen"
+    proxy.down()
+    time.sleep(4)
+    proxy.up()
+    worker.join(300)
+    status, summary, stderr = result["out"]
+    assert status == 0, stderr
+    assert summary["retries"] >= 1, "the outage was not noticed"
+    assert "connection failed" in stderr and "retrying" in stderr
+    assert summary["failed"] == 0
+    assert summary["indexed"] + summary["already_present"] == lines
+    es.indices.refresh(index=f"logs-mail.*-{outage_ns}")
+    assert count(es, f"logs-mail.*-{outage_ns}") == lines
+
+
+def test_an_unreachable_cluster_fails_clearly():
+    status, _, stderr = shipper("ingest", "samples/", "--es", "http://127.0.0.1:1", "--json")
+    assert status == 1
+    assert "cannot use Elasticsearch at http://127.0.0.1:1" in stderr

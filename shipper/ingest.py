@@ -12,7 +12,7 @@ depends only on the input's identity, that offset and the line itself:
 from __future__ import annotations
 
 import hashlib
-from base64 import urlsafe_b64encode
+from binascii import b2a_base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,10 +49,9 @@ def input_identity(first_block: bytes) -> bytes:
 
 
 def event_id(identity: bytes, offset: int, raw_line: bytes) -> str:
-    digest = hashlib.blake2b(identity, digest_size=16)
-    digest.update(offset.to_bytes(8, "little"))
-    digest.update(raw_line)
-    return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    """22 URL-safe characters: a 128-bit BLAKE2b of identity, offset and line."""
+    digest = hashlib.blake2b(b"%b\0%d\0%b" % (identity, offset, raw_line), digest_size=16).digest()
+    return b2a_base64(digest, newline=False)[:22].decode("ascii").replace("+", "-").replace("/", "_")
 
 
 @dataclass

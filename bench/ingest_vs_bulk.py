@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Indexing throughput: `shipper ingest` (read, parse, address, bulk) against the client-side ceiling,
+`elasticsearch.helpers.bulk` of the very same documents built beforehand, on the same cluster in the
+same run. Prints documents/s for both and the ratio.
+
+    scripts/es-test-cluster start
+    python3 bench/ingest_vs_bulk.py                          # 200k generated Postfix lines, best of 3
+    python3 bench/ingest_vs_bulk.py --es http://localhost:9200 --lines 500000 --repeat 5
+
+Each round writes into fresh data streams (a new namespace), so neither side profits from 409s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def es_url(given: str | None) -> str:
+    if given:
+        return given
+    found = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/es-test-cluster"), "url"], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        sys.exit("no Elasticsearch: pass --es URL or run scripts/es-test-cluster start")
+    return found.stdout.strip()
+
+
+def prebuilt_actions(log: Path, namespace: str) -> list[dict]:
+    """The documents shipper would send, built outside the timed part: what helpers.bulk gets."""
+    from shipper.ingest import ingest_inputs
+    from shipper.parse.batch import ParseOptions
+    from shipper.parse.reader import open_inputs
+
+    class Collect:
+        def __init__(self) -> None:
+            self.events = []
+
+        def add(self, event, token=None) -> None:
+            self.events.append(event)
+
+        def close(self):
+            from shipper.outputs.elasticsearch import BulkStats
+
+            return BulkStats()
+
+    sink = Collect()
+    ingest_inputs(open_inputs([log]), ParseOptions(timezone="UTC"), namespace, sink)  # type: ignore[arg-type]
+    return [
+        {"_op_type": "create", "_index": e.index, "_id": e.id, "_source": orjson.loads(e.source)} for e in sink.events
+    ]
+
+
+def time_ingest(url: str, log: Path, namespace: str, batch: int) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "shipper", "ingest", str(log), "--es", url, "--namespace", namespace,
+           "--timezone", "UTC", "--batch-size", str(batch), "--json"]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"shipper ingest failed ({done.returncode}): {done.stderr[-800:]}")
+    return elapsed, orjson.loads(done.stdout.strip().splitlines()[-1])
+
+
+def time_helpers_bulk(client, actions: list[dict], namespace: str, batch: int) -> tuple[float, int]:
+    from elasticsearch import helpers
+
+    for action in actions:  # retarget to this round's namespace (not timed)
+        action["_index"] = action["_index"].rsplit("-", 1)[0] + f"-{namespace}"
+    start = time.perf_counter()
+    ok, errors = helpers.bulk(client, actions, chunk_size=batch, max_chunk_bytes=8 * 1024 * 1024, stats_only=True)
+    client.indices.refresh(index=f"logs-mail.*-{namespace}")
+    elapsed = time.perf_counter() - start
+    if errors:
+        sys.exit(f"helpers.bulk: {errors} errors")
+    return elapsed, ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--es", help="Elasticsearch URL (default: the test node from scripts/es-test-cluster)")
+    parser.add_argument("--log", type=Path, help="an existing Postfix log (default: generate one)")
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; each side's fastest counts")
+    parser.add_argument("--batch", type=int, default=2000, help="documents per bulk request, both sides")
+    args = parser.parse_args()
+
+    import shipper as package
+    from shipper.elastic.connection import EsConnection
+    from shipper.elastic.setup import run_setup
+    from shipper.elastic.templates import LifecycleAges
+
+    compileall.compile_dir(Path(package.__file__).parent, quiet=1)  # as a wheel install would be
+    url = es_url(args.es)
+    client = EsConnection.from_options([url], environ=dict(os.environ)).client()
+    run_setup(client, LifecycleAges())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = args.log
+        if log is None:
+            log = Path(tmp) / "mail.log"
+            with log.open("w") as out:
+                gen = [sys.executable, str(ROOT / "scripts/gen_postfix_log.py"), "--lines", str(args.lines)]
+                subprocess.run(gen, stdout=out, check=True)
+        lines = log.read_bytes().count(b"\n")
+        actions = prebuilt_actions(log, "prebuilt")
+        best_ingest = best_bulk = float("inf")
+        for round_ in range(1, args.repeat + 1):
+            tag = uuid.uuid4().hex[:8]
+            elapsed, summary = time_ingest(url, log, f"benchi{tag}", args.batch)
+            if summary["indexed"] != lines:
+                sys.exit(f"shipper ingest indexed {summary['indexed']} of {lines}")
+            best_ingest = min(best_ingest, elapsed)
+            bulk_elapsed, ok = time_helpers_bulk(client, actions, f"benchb{tag}", args.batch)
+            if ok != lines:
+                sys.exit(f"helpers.bulk indexed {ok} of {lines}")
+            best_bulk = min(best_bulk, bulk_elapsed)
+            rates = f"shipper ingest {lines / elapsed:,.0f} docs/s, helpers.bulk {lines / bulk_elapsed:,.0f} docs/s"
+            print(f"round {round_}: {rates}", file=sys.stderr)
+
+    print(f"{lines:,} Postfix lines, {args.batch} docs per bulk request, best of {args.repeat}, {url}")
+    print(f"  shipper ingest (read+parse+bulk)     {best_ingest:7.2f} s  {lines / best_ingest:10,.0f} docs/s")
+    print(f"  helpers.bulk (pre-built documents)   {best_bulk:7.2f} s  {lines / best_bulk:10,.0f} docs/s")
+    print(f"  ratio shipper / ceiling              {best_bulk / best_ingest:7.2f}   (target >= 0.70)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,9 @@
-"""The dead-letter event: what it keeps of the refused event, and that it fits the field contract."""
+"""The bulk writer without a cluster: the dead-letter event, and giving up on a cluster that never answers."""
 
 from __future__ import annotations
+
+import socket
+import time
 
 import orjson
 
@@ -31,3 +34,31 @@ def test_dead_letter_keeps_the_event_and_the_error():
     assert doc["log"] == {"file": {"path": "/var/log/mail.log"}, "offset": 42}
     assert doc["message"] == "hello"
     assert contract_errors(doc) == []
+
+
+def test_an_unreachable_cluster_is_retried_then_reported_failed():
+    """Connection refused by a real closed port: retried with growing backoff until retry_for passes
+    without progress, then every event of the batch counts as failed, none silently dropped."""
+    from shipper.elastic.connection import EsConnection
+    from shipper.outputs.elasticsearch import BulkSettings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = EsConnection.from_options([f"http://127.0.0.1:{port}"], environ={}).client()
+    waits: list[float] = []
+    messages: list[str] = []
+    settings = BulkSettings(initial_backoff=0.05, max_backoff=0.2, retry_for=0.5)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    writer = BulkWriter(client, settings, "ns", sleep=sleep, on_retry=messages.append)
+    batch = [Pending("logs-mail.postfix-ns", str(i), b'{"message":"x"}') for i in range(3)]
+    writer.write(batch)
+    assert writer.stats.failed == 3
+    assert writer.stats.indexed == 0
+    assert waits[:3] == [0.05, 0.1, 0.2] and max(waits) == 0.2  # capped exponential backoff
+    assert "connection failed" in messages[0] and "Connection refused" in messages[0]
+    assert any("gave up" in e for e in writer.stats.errors)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -254,51 +257,74 @@ def fields(
         raise typer.Exit(EXIT_USAGE)
 
 
-# Options shared by the commands that talk to Elasticsearch. Secrets only from files or the environment.
-EsOption = Annotated[
-    list[str] | None,
-    typer.Option("--es", envvar="ES_URL", help="Elasticsearch URL (repeat for several nodes). Env: ES_URL."),
-]
-CloudIdOption = Annotated[str | None, typer.Option("--cloud-id", help="Elastic Cloud id (env: ES_CLOUD_ID).")]
-UserOption = Annotated[
-    str | None, typer.Option("--es-user", help="Basic-auth user (env: ES_USERNAME); password from ES_PASSWORD.")
-]
-PasswordFileOption = Annotated[Path | None, typer.Option("--es-password-file", help="File holding the password.")]
-ApiKeyFileOption = Annotated[
-    Path | None, typer.Option("--es-api-key-file", help="File holding an API key (or env ES_API_KEY).")
-]
-TokenFileOption = Annotated[
-    Path | None, typer.Option("--es-bearer-token-file", help="File holding a bearer token (or env ES_BEARER_TOKEN).")
-]
-CaFileOption = Annotated[Path | None, typer.Option("--ca-file", help="CA certificate(s) to trust (PEM).")]
-FingerprintOption = Annotated[
-    str | None, typer.Option("--ca-fingerprint", help="SHA-256 fingerprint the server's CA certificate must have.")
-]
-InsecureOption = Annotated[
-    bool, typer.Option("--insecure", help="Do not verify TLS certificates (not for production).")
-]
+# Options of every command that talks to Elasticsearch, added to its signature by `@_with_es_options`.
+# Secrets only from files or the environment, never as option values (`ps` would show them).
+_ES_OPTIONS: dict[str, tuple[object, object]] = {
+    "es": (
+        Annotated[
+            list[str] | None,
+            typer.Option("--es", envvar="ES_URL", help="Elasticsearch URL (repeat for several nodes). Env: ES_URL."),
+        ],
+        None,
+    ),
+    "cloud_id": (Annotated[str | None, typer.Option(help="Elastic Cloud id (env: ES_CLOUD_ID).")], None),
+    "es_user": (
+        Annotated[str | None, typer.Option(help="Basic-auth user (env: ES_USERNAME); password from ES_PASSWORD.")],
+        None,
+    ),
+    "es_password_file": (Annotated[Path | None, typer.Option(help="File holding the password.")], None),
+    "es_api_key_file": (
+        Annotated[Path | None, typer.Option(help="File holding an API key (or env ES_API_KEY).")],
+        None,
+    ),
+    "es_bearer_token_file": (
+        Annotated[Path | None, typer.Option(help="File holding a bearer token (or env ES_BEARER_TOKEN).")],
+        None,
+    ),
+    "ca_file": (Annotated[Path | None, typer.Option(help="CA certificate(s) to trust (PEM).")], None),
+    "ca_fingerprint": (
+        Annotated[str | None, typer.Option(help="SHA-256 fingerprint the server's CA certificate must have.")],
+        None,
+    ),
+    "insecure": (
+        Annotated[bool, typer.Option("--insecure", help="Do not verify TLS certificates (not for production).")],
+        False,
+    ),
+}
 
 
-def _connect(
-    es: list[str] | None,
-    cloud_id: str | None,
-    user: str | None,
-    password_file: Path | None,
-    api_key_file: Path | None,
-    token_file: Path | None,
-    ca_file: Path | None,
-    ca_fingerprint: str | None,
-    insecure: bool,
-):  # -> Elasticsearch, imported lazily
+def _with_es_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Add the connection options to a command; it receives them as one dict, `es_options`."""
+    signature = inspect.signature(command, eval_str=True)
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in _ES_OPTIONS.items()
+    ]
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values() if p.name != "es_options"
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: object) -> None:
+        es_options = {name: kwargs.pop(name) for name in _ES_OPTIONS}
+        command(es_options=es_options, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazily
     """A client that has answered a health request, or exit with a message that names no secret."""
     from elasticsearch import ApiError, TransportError
 
     from shipper.elastic.connection import ConnectionSettingsError, EsConnection, describe_error
 
+    o = es_options
     try:
         connection = EsConnection.from_options(
-            es or [], cloud_id, user, password_file, api_key_file, token_file, ca_file, ca_fingerprint, insecure
-        )
+            o["es"] or [], o["cloud_id"], o["es_user"], o["es_password_file"], o["es_api_key_file"],  # type: ignore[arg-type]
+            o["es_bearer_token_file"], o["ca_file"], o["ca_fingerprint"], o["insecure"],  # type: ignore[arg-type]
+        )  # fmt: skip
     except ConnectionSettingsError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
@@ -344,16 +370,9 @@ DeleteAfterOption = Annotated[
         "  shipper setup --es $ES_URL --check   # exit 1 if anything differs from this version's templates"
     )
 )
+@_with_es_options
 def setup(
-    es: EsOption = None,
-    cloud_id: CloudIdOption = None,
-    es_user: UserOption = None,
-    es_password_file: PasswordFileOption = None,
-    es_api_key_file: ApiKeyFileOption = None,
-    es_bearer_token_file: TokenFileOption = None,
-    ca_file: CaFileOption = None,
-    ca_fingerprint: FingerprintOption = None,
-    insecure: InsecureOption = False,
+    es_options: dict[str, object],
     check: Annotated[bool, typer.Option("--check", help="Only report drift; exit 1 if anything differs.")] = False,
     rollover_age: RolloverAgeOption = "7d",
     rollover_size: RolloverSizeOption = "50gb",
@@ -369,10 +388,7 @@ def setup(
     from shipper.elastic.connection import describe_error
     from shipper.elastic.setup import run_setup
 
-    client = _connect(
-        es, cloud_id, es_user, es_password_file, es_api_key_file, es_bearer_token_file, ca_file, ca_fingerprint,
-        insecure,
-    )  # fmt: skip
+    client = _connect(es_options)
     try:
         report = run_setup(client, _ages(rollover_age, rollover_size, delete_after), check_only=check)
     except (ApiError, TransportError) as exc:
@@ -423,19 +439,12 @@ def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
         " 1 when an input was unreadable or events could not be written, 2 for bad options."
     )
 )
+@_with_es_options
 def ingest(
     paths: Annotated[
         list[str], typer.Argument(help="Files, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin.")
     ],
-    es: EsOption = None,
-    cloud_id: CloudIdOption = None,
-    es_user: UserOption = None,
-    es_password_file: PasswordFileOption = None,
-    es_api_key_file: ApiKeyFileOption = None,
-    es_bearer_token_file: TokenFileOption = None,
-    ca_file: CaFileOption = None,
-    ca_fingerprint: FingerprintOption = None,
-    insecure: InsecureOption = False,
+    es_options: dict[str, object],
     run_setup_first: Annotated[bool, typer.Option("--setup", help="Install/update templates first.")] = False,
     source: Annotated[
         str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
@@ -482,10 +491,7 @@ def ingest(
         _error(f"{arg}: no such file (or nothing matched)")
     if not files:
         raise typer.Exit(EXIT_FAILED)
-    client = _connect(
-        es, cloud_id, es_user, es_password_file, es_api_key_file, es_bearer_token_file, ca_file, ca_fingerprint,
-        insecure,
-    )  # fmt: skip
+    client = _connect(es_options)
     try:
         if run_setup_first:
             _print_setup(run_setup(client, _ages("7d", "50gb", "180d")), check=False)

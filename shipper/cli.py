@@ -246,9 +246,10 @@ def fields(
     import orjson
 
     from shipper.schema.fields import load_fields, render_markdown
+    from shipper.schema.mappings import transaction_fields
 
     if format == "markdown":
-        typer.echo(render_markdown(), nl=False)
+        typer.echo(render_markdown(transactions=transaction_fields()), nl=False)
     elif format == "json":
         defs = [f.model_dump() for f in load_fields().values()]
         sys.stdout.buffer.write(orjson.dumps(defs, option=orjson.OPT_INDENT_2) + b"\n")
@@ -492,18 +493,24 @@ def ingest(
     if not files:
         raise typer.Exit(EXIT_FAILED)
     client = _connect(es_options)
+
+    def warn(message: str) -> None:
+        _stderr().print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
     try:
         if run_setup_first:
             _print_setup(run_setup(client, _ages("7d", "50gb", "180d")), check=False)
         elif not client.indices.exists_index_template(name="logs-mail"):
             _error("the logs-mail index template is not installed: run `shipper setup` first, or pass --setup")
             raise typer.Exit(EXIT_FAILED)
+        else:
+            stale = [name for _, name, state in run_setup(client, _ages("7d", "50gb", "180d"), True).results
+                     if state in ("missing", "differs")]  # fmt: skip
+            if stale:
+                warn(f"templates differ from this shipper version's ({', '.join(stale)}): run `shipper setup`")
     except (ApiError, TransportError) as exc:
         _error(f"setup failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
-
-    def warn(message: str) -> None:
-        _stderr().print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
     settings = BulkSettings(max_docs=batch_size, max_bytes=int(batch_mb * 1024 * 1024), retry_for=retry_for)
     output = ElasticsearchOutput(BulkWriter(client, settings, namespace, on_retry=warn))

@@ -73,9 +73,33 @@ def test_exit_codes():
 
 
 def test_help_has_examples():
-    result = shipper("parse", "--help")
-    assert result.returncode == 0
-    assert b"Examples" in result.stdout and b"--stats" in result.stdout
+    for command, option in (("parse", b"--stats"), ("setup", b"--check"), ("ingest", b"--namespace")):
+        result = shipper(command, "--help")
+        assert result.returncode == 0
+        assert b"Examples" in result.stdout and option in result.stdout, command
+
+
+def test_ingest_and_setup_refuse_bad_options_before_connecting(tmp_path: Path):
+    env_free = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "shipper", *args], capture_output=True, cwd=ROOT, env=env_free)
+
+    no_cluster = run("setup")
+    assert no_cluster.returncode == 2 and b"no Elasticsearch given" in no_cluster.stderr
+    bad_ns = run("ingest", "samples/", "--es", "http://127.0.0.1:1", "--namespace", "Prod-1")
+    assert bad_ns.returncode == 2 and b"--namespace" in bad_ns.stderr
+    nothing = run("ingest", str(tmp_path / "nope*.log"), "--es", "http://127.0.0.1:1")
+    assert nothing.returncode == 1 and b"nothing matched" in nothing.stderr
+    secret = tmp_path / "password"
+    secret.write_text("hunter2-secret\n")
+    refused = run("setup", "--es", "http://user:hunter2-url@127.0.0.1:1", "--es-user", "u", "--es-password-file",
+                  str(secret))  # fmt: skip
+    assert refused.returncode == 2  # user:password in the URL and a password file: two basic-auth sources
+    unreachable = run("setup", "--es", "http://127.0.0.1:1", "--es-user", "u", "--es-password-file", str(secret))
+    assert unreachable.returncode == 1 and b"cannot use Elasticsearch" in unreachable.stderr
+    for result in (refused, unreachable):
+        assert b"hunter2" not in result.stderr + result.stdout
 
 
 def test_check_patterns_passes():

@@ -78,8 +78,10 @@ class EsConnection(BaseModel):
         if self.hosts and self.cloud_id:
             raise ValueError("give either --es URLs or --cloud-id, not both")
         methods = [m for m in (self.password, self.api_key, self.bearer_token) if m is not None]
+        if any(urlsplit(h).password is not None for h in self.hosts):
+            methods.append("url")  # type: ignore[arg-type]
         if len(methods) > 1:
-            raise ValueError("give one of basic auth, API key or bearer token")
+            raise ValueError("give one of basic auth (user:password in the URL or a password), API key or bearer token")
         if self.password is not None and not self.username:
             raise ValueError("a password needs a user name (--es-user or ES_USERNAME)")
         if self.ca_file is not None and not self.ca_file.is_file():

@@ -143,21 +143,38 @@ def coerce(name: str, value: Any) -> Any:
     return coercer(name)(value)
 
 
-def render_markdown(fields: dict[str, FieldDef] | None = None) -> str:
+def render_markdown(fields: dict[str, FieldDef] | None = None, transactions: dict[str, FieldDef] | None = None) -> str:
     fields = fields if fields is not None else load_fields()
     lines = [
         "# Field reference",
         "",
-        "Generated from `shipper/schema/fields.yml` by `shipper fields --format markdown`; do not edit by hand.",
+        "Generated from `shipper/schema/fields.yml` and `transactions.yml` by `shipper fields --format markdown`;"
+        " do not edit by hand.",
         "",
         "ECS fields keep their ECS names and types; the rest live under `mail.*`.",
         "",
-        "| Field | Type | ECS | Description |",
-        "| --- | --- | --- | --- |",
+        "## Log events (`logs-mail.<source>-<namespace>`)",
+        "",
+        *_table(fields),
     ]
+    if transactions:
+        lines += [
+            "",
+            "## Message transactions (`mail-transactions-*`)",
+            "",
+            "One document per message. Besides the fields below it carries these, as defined above (queue IDs"
+            " and recipients as arrays): " + ", ".join(f"`{n}`" for n in transactions if n in fields) + ".",
+            "",
+            *_table({n: f for n, f in transactions.items() if n not in fields}),
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _table(fields: dict[str, FieldDef]) -> list[str]:
+    lines = ["| Field | Type | ECS | Description |", "| --- | --- | --- | --- |"]
     for name in sorted(fields, key=lambda n: (not fields[n].ecs, n)):
         f = fields[name]
         kind = f"{f.type}[]" if f.array else f.type
         desc = f.description.replace("|", "\\|")
         lines.append(f"| `{name}` | {kind} | {'yes' if f.ecs else ''} | {desc} |")
-    return "\n".join(lines) + "\n"
+    return lines

@@ -51,6 +51,7 @@ def test_user_and_password_in_the_url_are_redacted():
         ({"hosts": ["http://a:9200"]}, {"ES_PASSWORD": "x"}, "a password needs a user name"),
         ({"hosts": ["http://a:9200"], "username": "u"}, {"ES_PASSWORD": "x", "ES_API_KEY": "y"}, "give one of"),
         ({"hosts": ["http://a:9200"], "cloud_id": "c:abc"}, {}, "not both"),
+        ({"hosts": ["http://u:p@a:9200"]}, {"ES_API_KEY": "y"}, "give one of"),
     ],
 )
 def test_bad_settings_say_what_is_wrong(kwargs, environ, message):

@@ -316,7 +316,7 @@ def _with_es_options(command: Callable[..., None]) -> Callable[..., None]:
 
 def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazily
     """A client that has answered a health request, or exit with a message that names no secret."""
-    from elasticsearch import ApiError, TransportError
+    from elasticsearch import ApiError, AuthorizationException, TransportError
 
     from shipper.elastic.connection import ConnectionSettingsError, EsConnection, describe_error
 
@@ -332,6 +332,8 @@ def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazil
     client = connection.client()
     try:
         client.cluster.health(timeout="10s")
+    except AuthorizationException:
+        pass  # authenticated; a writer-only API key may lack the monitor privilege, and needs no more
     except (ApiError, TransportError) as exc:
         _error(f"cannot use Elasticsearch at {connection.describe()}: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
@@ -473,7 +475,6 @@ def ingest(
     from elasticsearch import ApiError, TransportError
 
     from shipper.elastic.connection import describe_error
-    from shipper.elastic.setup import run_setup
     from shipper.ingest import check_namespace, ingest_inputs
     from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, ElasticsearchOutput
     from shipper.parse.batch import ParseOptions
@@ -498,16 +499,7 @@ def ingest(
         _stderr().print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
 
     try:
-        if run_setup_first:
-            _print_setup(run_setup(client, _ages("7d", "50gb", "180d")), check=False)
-        elif not client.indices.exists_index_template(name="logs-mail"):
-            _error("the logs-mail index template is not installed: run `shipper setup` first, or pass --setup")
-            raise typer.Exit(EXIT_FAILED)
-        else:
-            stale = [name for _, name, state in run_setup(client, _ages("7d", "50gb", "180d"), True).results
-                     if state in ("missing", "differs")]  # fmt: skip
-            if stale:
-                warn(f"templates differ from this shipper version's ({', '.join(stale)}): run `shipper setup`")
+        _ensure_templates(client, run_setup_first, warn)
     except (ApiError, TransportError) as exc:
         _error(f"setup failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
@@ -536,6 +528,30 @@ def ingest(
         warn(problem)
     _print_ingest_summary(summary, json_summary)
     raise typer.Exit(EXIT_OK if summary.ok else EXIT_FAILED)
+
+
+def _ensure_templates(client: object, run_setup_first: bool, warn: Callable[[str], None]) -> None:
+    """Install the templates (--setup), or make sure they are there before writing: events that reach
+    a data stream without them get mappings that cannot be fixed later."""
+    from elasticsearch import AuthorizationException
+
+    from shipper.elastic.setup import run_setup
+
+    if run_setup_first:
+        _print_setup(run_setup(client, _ages("7d", "50gb", "180d")), check=False)
+        return
+    try:
+        installed = client.indices.exists_index_template(name="logs-mail")  # type: ignore[attr-defined]
+        report = run_setup(client, _ages("7d", "50gb", "180d"), check_only=True) if installed else None
+    except AuthorizationException:
+        warn("not allowed to read index templates (a writer-only API key?): assuming `shipper setup` was run")
+        return
+    if report is None:
+        _error("the logs-mail index template is not installed: run `shipper setup` first, or pass --setup")
+        raise typer.Exit(EXIT_FAILED)
+    stale = [name for _, name, state in report.results if state in ("missing", "differs")]
+    if stale:
+        warn(f"templates differ from this shipper version's ({', '.join(stale)}): run `shipper setup`")
 
 
 def _print_ingest_summary(summary: object, as_json: bool) -> None:

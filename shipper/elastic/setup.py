@@ -27,7 +27,7 @@ class SetupReport:
 
 def detect_capabilities(client: Any) -> Capabilities:
     """Which optional modules every node has, and whether ILM answers."""
-    from elasticsearch import ApiError
+    from elasticsearch import ApiError, AuthorizationException
 
     modules: frozenset[str] | None
     try:
@@ -42,6 +42,8 @@ def detect_capabilities(client: Any) -> Capabilities:
         try:
             client.ilm.get_status()
             ilm = True
+        except AuthorizationException:
+            ilm = True  # there, but not ours to read: putting the policy will say so clearly
         except ApiError:
             ilm = False
     return Capabilities(modules=modules, ilm=ilm)

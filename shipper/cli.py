@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import sys
+import warnings
 from collections.abc import Callable
 from datetime import date
 from functools import cache
@@ -283,8 +284,14 @@ _ES_OPTIONS: dict[str, tuple[object, object]] = {
         None,
     ),
     "ca_file": (Annotated[Path | None, typer.Option(help="CA certificate(s) to trust (PEM).")], None),
-    "ca_fingerprint": (
-        Annotated[str | None, typer.Option(help="SHA-256 fingerprint the server's CA certificate must have.")],
+    "fingerprint": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Pin the server by SHA-256 certificate fingerprint instead of CA verification: the server's own"
+                " certificate (Python 3.13+: or any in its chain, e.g. the CA's)."
+            ),
+        ],
         None,
     ),
     "insecure": (
@@ -324,12 +331,16 @@ def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazil
     try:
         connection = EsConnection.from_options(
             o["es"] or [], o["cloud_id"], o["es_user"], o["es_password_file"], o["es_api_key_file"],  # type: ignore[arg-type]
-            o["es_bearer_token_file"], o["ca_file"], o["ca_fingerprint"], o["insecure"],  # type: ignore[arg-type]
+            o["es_bearer_token_file"], o["ca_file"], o["fingerprint"], o["insecure"],  # type: ignore[arg-type]
         )  # fmt: skip
     except ConnectionSettingsError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    client = connection.client()
+    if not connection.verify_certs:
+        _stderr().print("warning: TLS certificate verification is OFF (--insecure)", markup=False, highlight=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # said once above, in our words
+        client = connection.client()
     try:
         client.cluster.health(timeout="10s")
     except AuthorizationException:
@@ -472,7 +483,7 @@ def ingest(
     each line's offset and content, so ingesting the same input again creates no duplicates. Events the
     cluster refuses go, with the error, to logs-mail.deadletter-<namespace>.
     """
-    from elasticsearch import ApiError, TransportError
+    from elasticsearch import ApiError, AuthorizationException, TransportError
 
     from shipper.elastic.connection import describe_error
     from shipper.ingest import check_namespace, ingest_inputs
@@ -515,7 +526,10 @@ def ingest(
                 open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}")),
                 options, namespace, output, progress.update,
             )  # fmt: skip
-        client.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True)
+        try:
+            client.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True)
+        except AuthorizationException:
+            warn("not allowed to refresh: new events become searchable within the refresh interval (1 s)")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except (ApiError, TransportError) as exc:

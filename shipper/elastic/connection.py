@@ -58,7 +58,7 @@ class EsConnection(BaseModel):
     api_key: SecretStr | None = None
     bearer_token: SecretStr | None = None
     ca_file: Path | None = None
-    ca_fingerprint: str | None = None
+    fingerprint: str | None = None
     verify_certs: bool = True
     request_timeout: float = 60.0
 
@@ -98,7 +98,7 @@ class EsConnection(BaseModel):
         api_key_file: Path | None = None,
         bearer_token_file: Path | None = None,
         ca_file: Path | None = None,
-        ca_fingerprint: str | None = None,
+        fingerprint: str | None = None,
         insecure: bool = False,
         environ: dict[str, str] | None = None,
     ) -> EsConnection:
@@ -117,7 +117,7 @@ class EsConnection(BaseModel):
                 api_key=api_key,
                 bearer_token=token,
                 ca_file=ca_file,
-                ca_fingerprint=ca_fingerprint,
+                fingerprint=fingerprint,
                 verify_certs=not insecure,
             )
         except ValueError as exc:  # pydantic's ValidationError: keep its message, lose the noise
@@ -153,8 +153,8 @@ class EsConnection(BaseModel):
             options["bearer_auth"] = self.bearer_token.get_secret_value()
         if self.ca_file is not None:
             options["ca_certs"] = str(self.ca_file)
-        if self.ca_fingerprint:
-            options["ssl_assert_fingerprint"] = self.ca_fingerprint.replace(":", "").lower()
+        if self.fingerprint:
+            options["ssl_assert_fingerprint"] = self.fingerprint.replace(":", "").lower()
         if not self.verify_certs:
             options["ssl_show_warn"] = False  # we warn once ourselves
         return options

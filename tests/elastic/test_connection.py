@@ -78,5 +78,5 @@ def test_insecure_turns_verification_off_with_a_warning():
 
 
 def test_fingerprint_is_normalised():
-    connection = EsConnection.from_options(["https://a:9200"], ca_fingerprint="AB:CD:EF", environ={})
+    connection = EsConnection.from_options(["https://a:9200"], fingerprint="AB:CD:EF", environ={})
     assert connection.client_options()["ssl_assert_fingerprint"] == "abcdef"

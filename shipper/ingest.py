@@ -12,6 +12,7 @@ depends only on the input's identity, that offset and the line itself:
 from __future__ import annotations
 
 import hashlib
+import os
 from binascii import b2a_base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -111,7 +112,7 @@ def ingest_inputs(
     for path, stream in inputs:
         summary.files += 1
         parser.set_reference(options.reference or reference_date(path))
-        file_path = str(path) if path is not None else None
+        file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
         identity: bytes | None = STDIN_IDENTITY if path is None else None
         read = 0
         try:

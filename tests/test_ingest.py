@@ -52,7 +52,7 @@ def test_every_line_is_addressed_to_its_data_stream_with_file_and_offset():
         doc = orjson.loads(event.source)
         assert event.index == "logs-mail.postfix-test"
         assert doc["data_stream"] == {"type": "logs", "dataset": "mail.postfix", "namespace": "test"}
-        assert doc["log"]["file"]["path"] == str(path)
+        assert doc["log"]["file"]["path"] == str(path.absolute())
         assert doc["log"]["offset"] == offset
         assert doc["event"]["original"] == line.decode()
         assert contract_errors(doc) == []

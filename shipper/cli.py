@@ -540,6 +540,8 @@ def ingest(
         _error(problem)
     for problem in summary.bulk.errors:
         warn(problem)
+    if not summary.accounted:
+        _error("the outcomes do not add up to the lines read: please report this as a bug")
     _print_ingest_summary(summary, json_summary)
     raise typer.Exit(EXIT_OK if summary.ok else EXIT_FAILED)
 

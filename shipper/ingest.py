@@ -71,8 +71,14 @@ class IngestSummary:
         return sum(self.coverage.matched.values())
 
     @property
+    def accounted(self) -> bool:
+        """Every line read has exactly one outcome."""
+        bulk = self.bulk
+        return bulk.indexed + bulk.already_present + bulk.dead_lettered + bulk.failed == self.lines
+
+    @property
     def ok(self) -> bool:
-        return not self.unreadable and self.bulk.failed == 0
+        return not self.unreadable and self.bulk.failed == 0 and self.accounted
 
 
 def _now() -> str:

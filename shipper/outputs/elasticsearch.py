@@ -156,7 +156,7 @@ class BulkWriter:
             if limit is not None and time.monotonic() - last_progress > limit:
                 self.stats.failed += len(todo)
                 self.stats.note(f"gave up after {limit:.0f}s without progress: {problem}")
-                return refused
+                break
             self.stats.retries += 1
             self.on_retry(f"{problem}; retrying {len(todo)} events in {backoff:.1f}s")
             self.sleep(backoff)

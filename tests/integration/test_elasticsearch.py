@@ -230,7 +230,7 @@ def test_an_outage_mid_ingest_is_retried_and_nothing_is_lost(es: Any, es_url: st
     assert summary["retries"] >= 1, "the outage was not noticed"
     assert "connection failed" in stderr and "retrying" in stderr
     assert summary["failed"] == 0
-    assert summary["indexed"] + summary["already_present"] == lines
+    assert summary["indexed"] + summary["already_present"] == lines  # each line exactly one outcome
     es.indices.refresh(index=f"logs-mail.*-{outage_ns}")
     assert count(es, f"logs-mail.*-{outage_ns}") == lines
 

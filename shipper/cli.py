@@ -449,8 +449,8 @@ def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
         "  shipper ingest samples/ --es http://localhost:9200 --setup\n\n"
         "  shipper ingest '/var/log/mail.log*' --es $ES_URL --namespace prod\n\n"
         "  zcat old/*.gz | shipper ingest - --es $ES_URL --source postfix\n\n"
-        "Exit status: 0 when every line is in Elasticsearch (indexed, already present or dead-lettered),"
-        " 1 when an input was unreadable or events could not be written, 2 for bad options."
+        "Exit status: 0 when every line is in its data stream (indexed or already present), 1 when an input"
+        " was unreadable or events were dead-lettered or could not be written, 2 for bad options."
     )
 )
 @_with_es_options

@@ -132,8 +132,8 @@ class BulkWriter:
                         retry_later.append(event)
                     else:
                         refused.append((event, status, info.get("error")))
-                        if primary:
-                            self.stats.note(f"refused ({status}): {_error_text(info.get('error'))}")
+                        if primary:  # ES quotes the offending value: a long one would flood the terminal
+                            self.stats.note(f"refused ({status}): {_error_text(info.get('error'))[:500]}")
                 # streaming_bulk yields only failures: the rest of the request was created
                 created = len(todo) - len(done)
                 self.stats.indexed += created * primary

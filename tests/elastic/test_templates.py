@@ -21,6 +21,12 @@ from shipper.schema.fields import load_fields
 from shipper.schema.mappings import FULL, Capabilities, field_mapping, properties, transaction_fields
 from tests.conftest import ROOT, ecs_reference
 
+# Mapping parameters where we differ from ECS's component templates on purpose, and why.
+ECS_MAPPING_EXCEPTIONS = {
+    ("log.syslog.structured_data", "ignore_above"): "a flattened value over 32 KiB makes Elasticsearch refuse the "
+    "whole event (immense term); RFC 5424 lets a sender put anything there",
+}
+
 TEST_NODE = Capabilities(modules=frozenset({"apm", "transport-netty4", "x-pack-core", "x-pack-security"}), ilm=False)
 
 
@@ -89,7 +95,8 @@ def test_ecs_fields_map_exactly_as_ecs_does():
         assert ecs is not None, name
         ours = field_mapping(field)
         for key in ("type", "index", "doc_values", "ignore_above"):
-            assert ours.get(key) == ecs.get(key), (name, key, ours, ecs)
+            if (name, key) not in ECS_MAPPING_EXCEPTIONS:
+                assert ours.get(key) == ecs.get(key), (name, key, ours, ecs)
 
 
 def test_data_stream_template_outranks_the_stacks_logs_template():

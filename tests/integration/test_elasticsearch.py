@@ -239,3 +239,26 @@ def test_an_unreachable_cluster_fails_clearly():
     status, _, stderr = shipper("ingest", "samples/", "--es", "http://127.0.0.1:1", "--json")
     assert status == 1
     assert "cannot use Elasticsearch at http://127.0.0.1:1" in stderr
+
+
+def test_hostile_lines_are_indexed_not_refused(es: Any, es_url: str, namespace: str, tmp_path: Path):
+    """Whatever a log holds, its event fits the mappings: nothing lands in the dead-letter stream."""
+    lines = [
+        b'<34>1 2026-11-28T10:00:00Z mx postfix/smtpd 123 - [x@1 p="' + b"A" * 40_000 + b'"] connect from x[192.0.2.1]',
+        b"Nov 28 10:00:00 mx postfix/smtpd[1]: " + b"B" * 40_000,
+        b"Nov 28 10:00:01 mx postfix/smtpd[1]: connect from bad\xff\xfeutf8[192.0.2.2]",
+        b"Nov 28 10:00:02 mx postfix/smtpd[1]: nul\x00byte",
+        b"Nov 28 10:00:03 mx postfix/smtpd[1]: " + b"C" * 70_000,
+        b"",
+        b"Nov 28 10:00:04 mx postfix/smtpd[1]: disconnect from x[192.0.2.1]\r",
+        b"Nov 28 10:00:05 mx postfix/qmgr[2]: 4AB12CD: from=<" + b"d" * 2000 + b"@x>, size=1, nrcpt=1 (queue active)",
+    ]
+    log = tmp_path / "hostile.log"
+    log.write_bytes(b"\n".join(lines) + b"\n")
+    hostile_ns = namespace + "hostile"
+    status, summary, stderr = shipper("ingest", str(log), "--es", es_url, "--setup", "--namespace", hostile_ns,
+                                      "--json", *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    assert summary["indexed"] == len(lines)
+    assert summary["dead_lettered"] == 0
+    assert count(es, f"logs-mail.deadletter-{hostile_ns}") == 0

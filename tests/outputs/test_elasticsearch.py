@@ -6,6 +6,7 @@ import socket
 import time
 
 import orjson
+import pytest
 
 from shipper.outputs.elasticsearch import BulkWriter, Pending
 from shipper.schema.contract import contract_errors
@@ -62,3 +63,46 @@ def test_an_unreachable_cluster_is_retried_then_reported_failed():
     assert waits[:3] == [0.05, 0.1, 0.2] and max(waits) == 0.2  # capped exponential backoff
     assert "connection failed" in messages[0] and "Connection refused" in messages[0]
     assert any("gave up" in e for e in writer.stats.errors)
+
+
+class RecordingWriter(BulkWriter):
+    """The batching layer's view of a writer: which batches it was handed, in order."""
+
+    def __init__(self, settings) -> None:
+        super().__init__(client=None, settings=settings, namespace="ns")
+        self.batches: list[list[str]] = []
+
+    def write(self, batch: list[Pending]) -> None:
+        self.batches.append([event.id for event in batch])
+        self.stats.indexed += len(batch)
+
+
+def test_batches_are_bounded_by_count_and_bytes_and_acked_in_order():
+    from shipper.outputs.elasticsearch import BulkSettings, ElasticsearchOutput
+
+    writer = RecordingWriter(BulkSettings(max_docs=3, max_bytes=1000))
+    acked: list[tuple[list[str], object]] = []
+    output = ElasticsearchOutput(writer, ack=lambda batch, token: acked.append(([e.id for e in batch], token)))
+    small = [Pending("i", f"s{n}", b"{}") for n in range(7)]
+    big = [Pending("i", f"b{n}", b'{"m":"' + b"x" * 400 + b'"}') for n in range(3)]
+    for n, event in enumerate(small + big):
+        output.add(event, token=n)
+    stats = output.close()
+    assert writer.batches == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6", "b0"], ["b1", "b2"]]
+    assert [ids for ids, _ in acked] == writer.batches
+    assert [token for _, token in acked] == [2, 5, 7, 9]  # the token of each batch's last event
+    assert stats.indexed == 10
+
+
+def test_a_failing_writer_surfaces_its_error_to_the_producer():
+    from shipper.outputs.elasticsearch import BulkSettings, ElasticsearchOutput
+
+    class Broken(RecordingWriter):
+        def write(self, batch: list[Pending]) -> None:
+            raise RuntimeError("cluster said no")
+
+    output = ElasticsearchOutput(Broken(BulkSettings(max_docs=1, queue_batches=1)))
+    with pytest.raises(RuntimeError, match="cluster said no"):
+        for n in range(50):  # the sender keeps draining after the failure: the producer never blocks
+            output.add(Pending("i", str(n), b"{}"))
+        output.close()

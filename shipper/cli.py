@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from datetime import date
@@ -595,6 +596,101 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
     width = max(map(len, figures))
     for name, value in figures.items():
         typer.echo(f"{name.replace('_', ' '):<{width}}  {value}")
+
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="The YAML configuration (see examples/shipper.yml).")
+]
+
+
+def _load_run_config(config: Path):  # -> RunConfig
+    from shipper.run.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        for line in str(exc).splitlines():
+            _error(line)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    sys.stderr.write(f"{stamp} {message}\n")
+    sys.stderr.flush()
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper run -c /etc/shipper/shipper.yml\n\n"
+        "  shipper run -c examples/shipper.yml   # kill -HUP to reload inputs, kill -TERM to drain and stop\n\n"
+        "Exit status: 0 after a clean stop, 1 when the output or registry failed, 2 for a bad config."
+    )
+)
+def run(config: ConfigOption) -> None:
+    """Follow log files through rotation and ship every line (to Elasticsearch, stdout or a file).
+
+    Offsets are kept in a registry that only advances once the output has confirmed the lines, so a crash
+    or restart re-sends at most the unconfirmed tail, which idempotent event ids make harmless.
+    """
+    from shipper.elastic.connection import ConnectionSettingsError
+    from shipper.run.registry import RegistryError
+    from shipper.run.service import Service
+
+    settings = _load_run_config(config)
+    try:
+        status = Service(settings, config, _log).run()
+    except (ConnectionSettingsError, RegistryError) as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    raise typer.Exit(status)
+
+
+@app.command("check-config", epilog="Example:\n\n  shipper check-config -c /etc/shipper/shipper.yml")
+def check_config(config: ConfigOption) -> None:
+    """Validate a configuration and show what it will follow; exit 2 with every problem named if it is wrong."""
+    import glob as globbing
+
+    settings = _load_run_config(config)
+    out = settings.output
+    target = "stdout" if out.stdout else f"file {out.file.path}" if out.file else "Elasticsearch"
+    typer.echo(f"{config}: OK; output: {target}; registry: {settings.registry.path}")
+    for item in settings.effective_inputs():
+        for pattern in item.paths:
+            matches = (
+                globbing.glob(pattern) if globbing.has_magic(pattern) else [p for p in [pattern] if Path(p).exists()]
+            )
+            typer.echo(f"  {pattern}  source={item.source or 'by program'}  now matches {len(matches)} file(s)")
+
+
+@app.command(epilog="Example:\n\n  shipper status -c /etc/shipper/shipper.yml")
+def status(config: ConfigOption) -> None:
+    """Show the registry: every followed file, the offset shipped and confirmed, and how far behind it is."""
+    import os
+
+    from shipper.run.registry import Registry, RegistryError
+
+    settings = _load_run_config(config)
+    try:
+        registry = Registry.load(settings.registry.path)
+    except RegistryError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_FAILED) from None
+    if not registry.files:
+        typer.echo(f"{settings.registry.path}: no files shipped yet")
+        return
+    typer.echo(f"{'offset':>14} {'size':>14} {'lag':>12}  state     path")
+    for state in sorted(registry.files.values(), key=lambda s: (s.finished, s.path)):
+        try:
+            st = os.stat(state.path)
+            same = (st.st_dev, st.st_ino) == (state.device, state.inode)
+        except OSError:
+            st, same = None, False
+        size = st.st_size if st is not None and same else state.size
+        lag = max(0, size - state.offset)
+        kind = "finished" if state.finished else "following" if same else "rotated"
+        typer.echo(f"{state.offset:>14} {size:>14} {lag:>12}  {kind:<9} {state.path}")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -82,15 +82,16 @@ class IngestSummary:
         return not self.unreadable and self.bulk.failed == 0 and self.bulk.dead_lettered == 0 and self.accounted
 
 
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Addresser:
-    """Turns parsed events of one input into `Pending` bulk items."""
+    """Turns a parsed event into its `Pending` bulk item: data stream, file and offset, id, timestamp."""
 
-    def __init__(self, namespace: str) -> None:
+    def __init__(self, namespace: str, host_name: str | None = None) -> None:
         self.namespace = namespace
+        self.host_name = host_name  # host.name: the machine shipper runs on (`shipper run` sets it)
         self.streams: dict[str, tuple[str, dict[str, str]]] = {}
 
     def target(self, dataset: str) -> tuple[str, dict[str, str]]:
@@ -102,6 +103,28 @@ class Addresser:
             )
             self.streams[dataset] = found
         return found
+
+    def address(
+        self, doc: dict[str, Any], dataset: str, identity: bytes, offset: int, raw: bytes, file_path: str | None,
+        read_at: str,
+    ) -> Pending:  # fmt: skip
+        index, data_stream = self.target(dataset)
+        if "@timestamp" not in doc:
+            doc["@timestamp"] = read_at
+        doc["data_stream"] = data_stream
+        log = doc.get("log")
+        if log is None:
+            log = doc["log"] = {}
+        if file_path is not None:
+            log["file"] = {"path": file_path}
+        log["offset"] = offset
+        if self.host_name is not None:
+            host = doc.get("host")
+            if host is None:
+                doc["host"] = {"name": self.host_name}
+            else:
+                host["name"] = self.host_name
+        return Pending(index, event_id(identity, offset, raw), orjson.dumps(doc))
 
 
 def ingest_inputs(
@@ -115,7 +138,6 @@ def ingest_inputs(
     parser = Parser(timezone=options.timezone, source=options.source)
     addresser = Addresser(namespace)
     hits = summary.coverage.hits
-    dumps = orjson.dumps
     for path, stream in inputs:
         summary.files += 1
         parser.set_reference(options.reference or reference_date(path))
@@ -126,23 +148,13 @@ def ingest_inputs(
             for base, block in read_blocks(stream, BLOCK_BYTES):
                 if identity is None:
                     identity = input_identity(block)
-                read_at = _now()  # the timestamp of lines that carry none
+                read_at = now_iso()  # the timestamp of lines that carry none
                 raws = block.split(b"\n")
                 lines = split_block(block)
                 for (text, tags), offset, raw in zip(lines, line_offsets(base, block), raws, strict=False):
                     doc, key = parser.parse_doc(text, tags or None)
                     hits[key] += 1
-                    index, data_stream = addresser.target(key[0])
-                    if "@timestamp" not in doc:
-                        doc["@timestamp"] = read_at
-                    doc["data_stream"] = data_stream
-                    log = doc.get("log")
-                    if log is None:
-                        log = doc["log"] = {}
-                    if file_path is not None:
-                        log["file"] = {"path": file_path}
-                    log["offset"] = offset
-                    output.add(Pending(index, event_id(identity, offset, raw), dumps(doc)))
+                    output.add(addresser.address(doc, key[0], identity, offset, raw, file_path, read_at))
                 read += len(block)
                 on_block(path, stream)
         except READ_ERRORS as exc:  # keep what was read, report, go on with the next input

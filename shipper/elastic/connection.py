@@ -101,6 +101,7 @@ class EsConnection(BaseModel):
         fingerprint: str | None = None,
         insecure: bool = False,
         environ: dict[str, str] | None = None,
+        request_timeout: float = 60.0,
     ) -> EsConnection:
         env = os.environ if environ is None else environ
         password = read_secret(password_file, "password") if password_file else _env_secret(env, "ES_PASSWORD")
@@ -119,6 +120,7 @@ class EsConnection(BaseModel):
                 ca_file=ca_file,
                 fingerprint=fingerprint,
                 verify_certs=not insecure,
+                request_timeout=request_timeout,
             )
         except ValueError as exc:  # pydantic's ValidationError: keep its message, lose the noise
             errors = getattr(exc, "errors", None)

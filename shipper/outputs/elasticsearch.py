@@ -14,12 +14,13 @@ A batch is acknowledged only when every event in it has a final outcome:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from queue import Queue
+from queue import Full, Queue
 from typing import Any
 
 import orjson
@@ -46,6 +47,11 @@ class Pending:
     index: str
     id: str
     source: bytes
+    token: Any = None
+
+
+class Interrupted(Exception):
+    """Shutting down: the output stopped waiting (for the cluster, or for room in its queue)."""
 
 
 @dataclass
@@ -82,8 +88,13 @@ class BulkWriter:
         self.deadletter_index = f"logs-{DEADLETTER_DATASET}-{namespace}"
         self.namespace = namespace
         self.stats = BulkStats()
-        self.sleep = sleep
+        self.abort = threading.Event()  # set to give up waiting for the cluster (shutdown)
+        self.sleep = sleep if sleep is not time.sleep else self._sleep
         self.on_retry = on_retry
+
+    def _sleep(self, seconds: float) -> None:
+        if self.abort.wait(seconds):
+            raise Interrupted("shutting down while Elasticsearch was being retried")
 
     def write(self, batch: list[Pending]) -> None:
         """Give every event in the batch a final outcome (see module doc)."""
@@ -223,65 +234,97 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-Ack = Callable[[list[Pending], Any], None]
+Ack = Callable[[list[Pending]], None]
 
 
 class ElasticsearchOutput:
     """Batches events by count and bytes and writes them on a sender thread through a bounded queue,
     so reading and parsing overlap with Elasticsearch's work and a slow cluster slows the reader down.
-    `ack(batch, token)` runs on the sender thread once the batch has its final outcome."""
+    `ack(batch)` runs on the sender thread once the batch has its final outcome, in batch order."""
 
-    def __init__(self, writer: BulkWriter, ack: Ack = lambda batch, token: None) -> None:
+    def __init__(self, writer: BulkWriter, ack: Ack = lambda batch: None) -> None:
         self.writer = writer
         self.settings = writer.settings
         self.ack = ack
         self.batch: list[Pending] = []
         self.batch_bytes = 0
-        self.token: Any = None
-        self.queue: Queue[tuple[list[Pending], Any] | None] = Queue(maxsize=self.settings.queue_batches)
+        self.batch_started = 0.0
+        self.interrupt = threading.Event()  # set to stop waiting for room in the queue (shutdown)
+        self.queue: Queue[list[Pending] | None] = Queue(maxsize=self.settings.queue_batches)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="es-bulk", daemon=True)
         self.thread.start()
 
-    def add(self, event: Pending, token: Any = None) -> None:
+    def add(self, event: Pending) -> None:
         size = len(event.source) + len(event.id) + len(event.index) + 60
         if self.batch and (
             len(self.batch) >= self.settings.max_docs or self.batch_bytes + size > self.settings.max_bytes
         ):
             self.flush()
+        if not self.batch:
+            self.batch_started = time.monotonic()
         self.batch.append(event)
         self.batch_bytes += size
-        self.token = token
 
-    def add_many(self, events: Iterable[Pending], token: Any = None) -> None:
+    def add_many(self, events: Iterable[Pending]) -> None:
         for event in events:
-            self.add(event, token)
+            self.add(event)
 
     def flush(self) -> None:
-        if self.batch:
-            self._check()
-            self.queue.put((self.batch, self.token))
-            self.batch, self.batch_bytes = [], 0
-
-    def close(self) -> BulkStats:
-        """Send what is left, wait for every batch's outcome, return the totals."""
-        self.flush()
-        self.queue.put(None)
-        self.thread.join()
+        """Hand the current batch to the sender; waits while the queue is full (that is the backpressure)."""
+        if not self.batch:
+            return
         self._check()
+        while True:
+            try:
+                self.queue.put(self.batch, timeout=0.2)
+                break
+            except Full:
+                if self.interrupt.is_set():
+                    raise Interrupted("shutting down while the output queue was full") from None
+                self._check()
+        self.batch, self.batch_bytes = [], 0
+
+    def batch_age(self) -> float:
+        return time.monotonic() - self.batch_started if self.batch else 0.0
+
+    def depth(self) -> int:
+        return self.queue.qsize() + (1 if self.batch else 0)
+
+    def close(self, timeout: float | None = None) -> BulkStats:
+        """Send what is left and wait for every batch's outcome (at most `timeout` seconds: then stop
+        retrying and return; what was not acknowledged is read again next time)."""
+        with contextlib.suppress(Interrupted):
+            self.flush()
+        self._put_end()
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            self.writer.abort.set()
+            self.thread.join(5.0)
+        if not isinstance(self.error, Interrupted):
+            self._check()
         return self.writer.stats
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self.queue.put(None, timeout=0.2)
+                return
+            except Full:
+                if self.interrupt.is_set() or not self.thread.is_alive():
+                    self.writer.abort.set()
+                    return
 
     def _check(self) -> None:
         if self.error is not None:
             raise self.error
 
     def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            batch, token = item
+        while (batch := self.queue.get()) is not None:
             if self.error is not None:
                 continue  # drain so the producer never blocks on a dead sender
             try:
                 self.writer.write(batch)
-                self.ack(batch, token)
+                self.ack(batch)
             except BaseException as exc:  # surfaced to the producer on its next flush/close
                 self.error = exc

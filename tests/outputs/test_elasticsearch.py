@@ -82,15 +82,16 @@ def test_batches_are_bounded_by_count_and_bytes_and_acked_in_order():
 
     writer = RecordingWriter(BulkSettings(max_docs=3, max_bytes=1000))
     acked: list[tuple[list[str], object]] = []
-    output = ElasticsearchOutput(writer, ack=lambda batch, token: acked.append(([e.id for e in batch], token)))
+    output = ElasticsearchOutput(writer, ack=lambda batch: acked.append(([e.id for e in batch], batch[-1].token)))
     small = [Pending("i", f"s{n}", b"{}") for n in range(7)]
     big = [Pending("i", f"b{n}", b'{"m":"' + b"x" * 400 + b'"}') for n in range(3)]
     for n, event in enumerate(small + big):
-        output.add(event, token=n)
+        event.token = n
+        output.add(event)
     stats = output.close()
     assert writer.batches == [["s0", "s1", "s2"], ["s3", "s4", "s5"], ["s6", "b0"], ["b1", "b2"]]
     assert [ids for ids, _ in acked] == writer.batches
-    assert [token for _, token in acked] == [2, 5, 7, 9]  # the token of each batch's last event
+    assert [token for _, token in acked] == [2, 5, 7, 9]  # each event's token comes back with its batch
     assert stats.indexed == 10
 
 

@@ -1,0 +1,215 @@
+"""`shipper run`'s configuration: a YAML file validated by pydantic, errors that name file, key and expectation.
+
+Secrets are never config values: the Elasticsearch password, API key and bearer token come from the
+environment (ES_PASSWORD, ES_API_KEY, ES_BEARER_TOKEN) or from files the config names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shipper.yamlload import load_yaml
+
+DEFAULT_INPUTS_FILE = Path(__file__).with_name("default_inputs.yml")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the user (file, key, what was expected)."""
+
+
+def _seconds(value: Any) -> Any:
+    """`500ms`, `5s`, `2m`, `1h` or a number of seconds."""
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if not match:
+            raise ValueError(f"expected a duration such as 500ms, 5s, 2m or 1h, got {value!r}")
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputConfig(Strict):
+    paths: list[str] = Field(min_length=1)
+    source: str | None = None  # the pack for every line; None: chosen by program name
+    exclude: list[str] = []  # glob patterns of file names to leave alone
+
+
+class ElasticsearchOutputConfig(Strict):
+    hosts: list[str] = []
+    cloud_id: str | None = None
+    username: str | None = None
+    password_file: Path | None = None
+    api_key_file: Path | None = None
+    bearer_token_file: Path | None = None
+    ca_file: Path | None = None
+    fingerprint: str | None = None
+    verify_certs: bool = True
+    namespace: str = "default"
+    setup: bool = False  # install/update templates at start
+    batch_size: int = Field(2000, ge=1)
+    batch_mb: float = Field(8.0, gt=0)
+    request_timeout: Seconds = 60.0
+    max_backoff: Seconds = 30.0
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        from shipper.ingest import check_namespace
+
+        return check_namespace(value)
+
+
+class FileOutputConfig(Strict):
+    path: Path
+
+
+class OutputConfig(Strict):
+    elasticsearch: ElasticsearchOutputConfig | None = None
+    stdout: bool = False
+    file: FileOutputConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OutputConfig:
+        chosen = [name for name in ("elasticsearch", "file") if getattr(self, name) is not None]
+        chosen += ["stdout"] if self.stdout else []
+        if len(chosen) != 1:
+            raise ValueError(f"expected exactly one of elasticsearch, stdout: true, file; got {chosen or 'none'}")
+        return self
+
+
+class RegistryConfig(Strict):
+    path: Path = Path("/var/lib/shipper/registry.json")
+    flush_interval: Seconds = 1.0
+
+
+class RunConfig(Strict):
+    inputs: list[InputConfig] | None = None  # None: the built-in default locations
+    output: OutputConfig
+    registry: RegistryConfig = RegistryConfig()
+    timezone: str = "local"
+    host_name: str | None = None  # host.name on every event; default: this machine's name
+    # Where to start in a file seen for the first time. `beginning` ships what is already there, so a
+    # first start or a file created while shipper was down loses nothing; `end` only ships new lines.
+    start_position: Literal["beginning", "end"] = "beginning"
+    scan_interval: Seconds = 1.0  # stat polling, the fallback for missed filesystem events
+    partial_line_timeout: Seconds = 5.0  # a last line without newline is shipped after this long
+    close_inactive: Seconds = 300.0  # close a file not written for this long (reopened when it grows)
+    status_interval: Seconds = 30.0
+    shutdown_timeout: Seconds = 10.0
+    queue_batches: int = Field(4, ge=1)  # bulk batches waiting for the output: bounds memory
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from shipper.parse.timestamps import resolve_timezone
+
+        resolve_timezone(value)
+        return value
+
+    def effective_inputs(self) -> list[InputConfig]:
+        if self.inputs is not None:
+            return self.inputs
+        return [InputConfig(**item) for item in load_yaml(DEFAULT_INPUTS_FILE.read_text(encoding="utf-8"))]
+
+    def effective_host_name(self) -> str:
+        return self.host_name or socket.gethostname()
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc).replace(".[", "[")
+
+
+def load_config(path: Path) -> RunConfig:
+    """Read and validate; every problem is reported as `FILE: KEY: problem (got VALUE)`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = load_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with at least `output:`, got {type(raw).__name__}")
+    raw = _expand_env(raw, path, ())
+    _anchor_paths(raw, path.absolute().parent)
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            quiet = error["type"] in ("missing", "extra_forbidden") or "got " in message
+            got = "" if quiet else f" (got {error['input']!r})"
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (misspelt?)"
+            problems.append(f"{path}: {_where(error['loc']) or '(top level)'}: {message}{got}")
+        raise ConfigError("\n".join(problems)) from None
+    _check_sources(path, config)
+    return config
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand_env(value: Any, path: Path, loc: tuple[Any, ...]) -> Any:
+    """`${NAME}` and `${NAME:-default}` in string values, as in Filebeat's configs."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path, (*loc, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path, (*loc, i)) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name)
+        if found is None and default is None:
+            raise ConfigError(
+                f"{path}: {_where(loc)}: environment variable {name} is not set (write ${{{name}:-default}})"
+            )
+        return found if found is not None else default
+
+    return _ENV.sub(substitute, value)
+
+
+def _anchor_paths(raw: dict[str, Any], base: Path) -> None:
+    """Relative paths in the config are relative to the config file, never to the working directory."""
+    for item in raw.get("inputs") or []:
+        if isinstance(item, dict) and isinstance(item.get("paths"), list):
+            item["paths"] = [p if not isinstance(p, str) or os.path.isabs(p) else os.path.normpath(base / p)
+                             for p in item["paths"]]  # fmt: skip
+    registry = raw.get("registry")
+    if isinstance(registry, dict) and isinstance(registry.get("path"), str) and not os.path.isabs(registry["path"]):
+        registry["path"] = os.path.normpath(base / registry["path"])
+    file_out = (raw.get("output") or {}).get("file") if isinstance(raw.get("output"), dict) else None
+    if isinstance(file_out, dict) and isinstance(file_out.get("path"), str) and not os.path.isabs(file_out["path"]):
+        file_out["path"] = os.path.normpath(base / file_out["path"])
+
+
+def _check_sources(path: Path, config: RunConfig) -> None:
+    from shipper.parse.packs import load_packs
+
+    known = {pack.source for pack in load_packs()}
+    for i, item in enumerate(config.inputs or []):
+        if item.source is not None and item.source not in known:
+            raise ConfigError(f"{path}: inputs[{i}].source: unknown source {item.source!r} (known: {sorted(known)})")

@@ -1,0 +1,95 @@
+"""Where each followed file stands: identity and the offset up to which Elasticsearch has every event.
+
+A file is known by device + inode (where it lives now) and by the fingerprint of its first line (what it
+is: the same fingerprint `shipper ingest` uses for event ids, so a rotated, renamed or compressed copy is
+recognised). The offset only moves when the output acknowledged every event before it. The file is
+written atomically: a temporary file in the same directory, fsync, rename, fsync of the directory; a
+crash leaves either the old or the new registry, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import orjson
+
+VERSION = 1
+
+
+@dataclass
+class FileState:
+    path: str
+    device: int
+    inode: int
+    fingerprint: str  # hex BLAKE2b of the first line (up to 1 KiB); "" until the first line is complete
+    offset: int  # bytes acknowledged: every event before this offset is in the output
+    size: int = 0  # size when last seen, for lag
+    finished: bool = False  # rotated away and read to its end: only its fingerprint still matters
+    source: str | None = None
+    updated: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"{self.device}:{self.inode}:{self.fingerprint}"
+
+
+class RegistryError(ValueError):
+    pass
+
+
+class Registry:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.files: dict[str, FileState] = {}
+
+    @classmethod
+    def load(cls, path: Path) -> Registry:
+        registry = cls(path)
+        try:
+            data = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return registry
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise RegistryError(f"{path}: unreadable registry ({exc}); move it away to start over") from None
+        if not isinstance(data, dict) or data.get("version") != VERSION:
+            raise RegistryError(f"{path}: not a shipper registry of version {VERSION}")
+        for item in data.get("files", []):
+            state = FileState(**item)
+            registry.files[state.key] = state
+        return registry
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = orjson.dumps(
+            {"version": VERSION, "files": [asdict(s) for s in self.files.values()]}, option=orjson.OPT_INDENT_2
+        )
+        fd, temp = tempfile.mkstemp(prefix=".registry-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(payload)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def by_fingerprint(self, fingerprint: str) -> list[FileState]:
+        return [s for s in self.files.values() if s.fingerprint == fingerprint and fingerprint]
+
+    def find(self, device: int, inode: int, fingerprint: str) -> FileState | None:
+        return self.files.get(f"{device}:{inode}:{fingerprint}")
+
+    def put(self, state: FileState) -> None:
+        self.files[state.key] = state
+
+    def forget(self, state: FileState) -> None:
+        self.files.pop(state.key, None)

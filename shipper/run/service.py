@@ -1,0 +1,303 @@
+"""`shipper run`: follow the configured files and ship every line, at least once, ids making it exactly once.
+
+Reading, parsing and batching happen on the main thread; the output writes on its own thread and
+acknowledges each batch, in order. An acknowledgement moves the file's offset in memory; the registry is
+saved from memory every `registry.flush_interval`, so it never claims a line the output has not confirmed.
+While the output cannot keep up (Elasticsearch down), its bounded queue fills and reading simply waits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from shipper.ingest import Addresser, now_iso
+from shipper.outputs.elasticsearch import (
+    BulkSettings,
+    BulkStats,
+    BulkWriter,
+    ElasticsearchOutput,
+    Interrupted,
+    Pending,
+)
+from shipper.parse.parser import Parser
+from shipper.parse.reader import decode_line
+from shipper.run.config import ConfigError, RunConfig, load_config
+from shipper.run.registry import Registry
+from shipper.run.tailer import CompressedReader, Harvester, Tailer, TailerEvents
+
+FLUSH_AFTER = 0.5  # seconds a partly filled batch may wait while more lines keep coming
+
+
+class LineOutput:
+    """NDJSON to stdout or a file, written synchronously: a batch is acknowledged once flushed (and, for
+    a file, fsynced), so the registry never runs ahead of what is on disk."""
+
+    def __init__(self, stream: BinaryIO, ack: Callable[[list[Pending]], None], sync: bool) -> None:
+        self.stream = stream
+        self.ack = ack
+        self.sync = sync
+        self.batch: list[Pending] = []
+        self.stats = BulkStats()
+        self.interrupt = threading.Event()
+        self.batch_started = 0.0
+
+    def add(self, event: Pending) -> None:
+        if not self.batch:
+            self.batch_started = time.monotonic()
+        self.stream.write(event.source + b"\n")
+        self.batch.append(event)
+        if len(self.batch) >= 2000:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        self.stream.flush()
+        if self.sync:
+            os.fsync(self.stream.fileno())
+        self.stats.indexed += len(self.batch)
+        self.ack(self.batch)
+        self.batch = []
+
+    def batch_age(self) -> float:
+        return time.monotonic() - self.batch_started if self.batch else 0.0
+
+    def depth(self) -> int:
+        return 1 if self.batch else 0
+
+    def close(self, timeout: float | None = None) -> BulkStats:
+        self.flush()
+        if self.stream is not sys.stdout.buffer:
+            self.stream.close()
+        return self.stats
+
+
+Source = Harvester | CompressedReader
+
+
+def _ack(batch: list[Pending]) -> None:
+    """Advance each file's offset to the end of its last acknowledged line (batches arrive in order).
+    Lines read before a truncation belong to an earlier generation and move nothing."""
+    for event in batch:
+        source, generation, end = event.token
+        if source.generation == generation and end > source.state.offset:
+            source.state.offset = end
+            source.state.updated = time.time()
+
+
+class Service:
+    def __init__(self, config: RunConfig, config_path: Path | None, log: Callable[[str], None]) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.log = log
+        self.stopping = threading.Event()
+        self.reload_requested = False
+        self.wake = threading.Event()
+        self.parsers: dict[str | None, Parser] = {}
+        self.lines = 0
+
+    # --- wiring --------------------------------------------------------------------------------------
+    def _output(self) -> ElasticsearchOutput | LineOutput:
+        out = self.config.output
+        if out.stdout:
+            return LineOutput(sys.stdout.buffer, _ack, sync=False)
+        if out.file is not None:
+            out.file.path.parent.mkdir(parents=True, exist_ok=True)
+            return LineOutput(out.file.path.open("ab"), _ack, sync=True)
+        es = out.elasticsearch
+        assert es is not None
+        from shipper.elastic.connection import EsConnection
+
+        connection = EsConnection.from_options(
+            es.hosts, es.cloud_id, es.username, es.password_file, es.api_key_file, es.bearer_token_file, es.ca_file,
+            es.fingerprint, insecure=not es.verify_certs, request_timeout=es.request_timeout,
+        )  # fmt: skip
+        client = connection.client()
+        if es.setup:
+            from shipper.elastic.setup import run_setup
+            from shipper.elastic.templates import LifecycleAges
+
+            report = run_setup(client, LifecycleAges())
+            for note in report.notes:
+                self.log(f"setup: {note}")
+        settings = BulkSettings(
+            max_docs=es.batch_size, max_bytes=int(es.batch_mb * 1024 * 1024), retry_for=None,
+            max_backoff=es.max_backoff, queue_batches=self.config.queue_batches,
+        )  # fmt: skip
+        writer = BulkWriter(client, settings, es.namespace, on_retry=lambda m: self.log(f"warning: {m}"))
+        return ElasticsearchOutput(writer, ack=_ack)
+
+    def _namespace(self) -> str:
+        es = self.config.output.elasticsearch
+        return es.namespace if es is not None else "default"
+
+    def _parser(self, source: str | None) -> Parser:
+        parser = self.parsers.get(source)
+        if parser is None:
+            parser = self.parsers[source] = Parser(timezone=self.config.timezone, source=source)
+        parser.set_reference(date.today())  # a no-op unless the day changed
+        return parser
+
+    def _tailer(self, registry: Registry) -> Tailer:
+        events = TailerEvents(warn=lambda m: self.log(f"warning: {m}"), info=lambda m: self.log(m))
+        return Tailer(
+            self.config.effective_inputs(), registry, self.config.start_position, self.config.partial_line_timeout,
+            rotate_grace=max(2.0, 2 * self.config.scan_interval), events=events,
+        )  # fmt: skip
+
+    def _watch(self, tailer: Tailer) -> Any:
+        """watchdog for promptness; the scan interval's stat polling catches whatever it misses."""
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+        except ImportError:  # pragma: no cover - a declared dependency
+            return None
+        wake = self.wake
+
+        class Wake(FileSystemEventHandler):
+            def on_any_event(self, event: Any) -> None:
+                wake.set()
+
+        observer = Observer()
+        for directory in tailer.watched_directories():
+            if os.path.isdir(directory):
+                try:
+                    observer.schedule(Wake(), directory, recursive=False)
+                except OSError as exc:
+                    self.log(f"warning: cannot watch {directory} ({exc}); polling it every "
+                             f"{self.config.scan_interval:g}s")  # fmt: skip
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    # --- the loop ------------------------------------------------------------------------------------
+    def run(self) -> int:
+        registry = Registry.load(self.config.registry.path)
+        output = self._output()
+        tailer = self._tailer(registry)
+        observer = self._watch(tailer)
+        addresser = Addresser(self._namespace(), self.config.effective_host_name())
+        self._install_signals()
+        last_save = last_status = time.monotonic()
+        next_scan = 0.0
+        lines_at_status = 0
+        try:
+            while not self.stopping.is_set():
+                now = time.monotonic()
+                if self.reload_requested:
+                    self._reload(tailer)
+                if now >= next_scan or self.wake.is_set():
+                    self.wake.clear()
+                    tailer.scan()
+                    next_scan = now + self.config.scan_interval
+                read_any = False
+                for source, lines in tailer.poll():
+                    read_any = True
+                    self._ship(source, lines, addresser, output)
+                    if self.stopping.is_set():
+                        break
+                if output.batch_age() >= FLUSH_AFTER or (not read_any and output.depth()):
+                    output.flush()
+                if now - last_save >= self.config.registry.flush_interval:
+                    registry.save()
+                    last_save = now
+                if now - last_status >= self.config.status_interval:
+                    self._status(output, tailer, (self.lines - lines_at_status) / (now - last_status))
+                    last_status, lines_at_status = now, self.lines
+                if not read_any and not tailer.lagging():
+                    self.wake.wait(0.25)
+        except Interrupted:
+            pass  # shutdown deadline passed while the output was full
+        finally:
+            self._shutdown(output, tailer, registry, observer)
+        return 0
+
+    def _ship(self, source: Source, lines: list[Any], addresser: Addresser, output: Any) -> None:
+        parser = self._parser(source.source)
+        identity, generation, path = source.identity or b"", source.generation, os.path.abspath(source.path)
+        read_at = now_iso()
+        for line in lines:
+            tags: list[str] = ["truncated"] if line.truncated else []
+            text = decode_line(line.raw, tags)
+            doc, key = parser.parse_doc(text, tags or None)
+            event = addresser.address(doc, key[0], identity, line.offset, line.raw, path, read_at)
+            event.token = (source, generation, line.end)
+            output.add(event)
+        self.lines += len(lines)
+
+    def _shutdown(self, output: Any, tailer: Tailer, registry: Registry, observer: Any) -> None:
+        """Drain within `shutdown_timeout`: send what was read, wait for acknowledgements, save the registry.
+        What is still unacknowledged at the deadline is simply read again at the next start."""
+        deadline = self.config.shutdown_timeout
+        timer = threading.Timer(deadline, output.interrupt.set)
+        timer.daemon = True
+        timer.start()
+        try:
+            stats = output.close(timeout=deadline)
+        except Exception as exc:  # the output failed for good: keep what was acknowledged
+            self.log(f"error: output: {exc}")
+            stats = getattr(output, "stats", None) or output.writer.stats
+        timer.cancel()
+        if observer is not None:
+            observer.stop()
+        tailer.close()
+        registry.save()
+        self.log(f"stopped: {self.lines} lines read; {_outcomes(stats)}; registry saved to {registry.path}")
+
+    # --- signals, reload, status ---------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def stop(signum: int, frame: object) -> None:
+            self.log(f"{signal.Signals(signum).name}: draining (at most {self.config.shutdown_timeout:g}s)")
+            self.stopping.set()
+            self.wake.set()
+
+        def reload(signum: int, frame: object) -> None:
+            self.reload_requested = True
+            self.wake.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def _reload(self, tailer: Tailer) -> None:
+        self.reload_requested = False
+        if self.config_path is None:
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            self.log(f"SIGHUP: config not reloaded, it has errors:\n{exc}")
+            return
+        if new.output != self.config.output or new.registry != self.config.registry:
+            self.log("SIGHUP: output and registry changes take effect at the next restart")
+        tailer.inputs = new.effective_inputs()
+        tailer.start_position = new.start_position
+        tailer.partial_timeout = new.partial_line_timeout
+        self.config = self.config.model_copy(update={"inputs": new.inputs, "status_interval": new.status_interval,
+                                                     "scan_interval": new.scan_interval})  # fmt: skip
+        self.log(f"SIGHUP: reloaded {self.config_path}: {len(tailer.inputs)} inputs")
+
+    def _status(self, output: Any, tailer: Tailer, rate: float) -> None:
+        stats = output.writer.stats if hasattr(output, "writer") else output.stats
+        lag = ", ".join(
+            f"{h.path} {max(0, h.state.size - h.state.offset)}B" for h in tailer.harvesters.values()
+        )  # fmt: skip
+        self.log(f"status: {rate:.0f} lines/s, queue {output.depth()} batches, {_outcomes(stats)}; lag: {lag or '-'}")
+
+
+def _outcomes(stats: BulkStats) -> str:
+    return (
+        f"indexed {stats.indexed}, already present {stats.already_present}, dead-lettered {stats.dead_lettered}, "
+        f"failed {stats.failed}, retries {stats.retries}"
+    )

@@ -1,0 +1,425 @@
+"""Follow files through rotation: find them, read new complete lines, notice renames, truncation and
+compressed rotations.
+
+One `Harvester` per open file, known by device + inode; the open descriptor keeps a renamed or deleted
+file readable to its end. A file's fingerprint is its first line (up to 1 KiB), as `shipper ingest`
+uses, so a compressed rotation of a file already shipped is recognised and not read again, and one
+that was rotated and compressed while shipper was down is finished from the decompressed offset.
+
+copytruncate has an unavoidable race: lines written between logrotate's copy and its truncate exist
+only in the copy. Shipper ships the copy when the glob matches it (its fingerprint says how far the
+original was read); otherwise those lines are lost, as with every tailer.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from shipper.parse.reader import MAX_LINE_BYTES, open_binary
+from shipper.run.config import InputConfig
+from shipper.run.registry import FileState, Registry
+
+IDENTITY_BYTES = 1024
+READ_BYTES = 256 * 1024
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+@dataclass(slots=True)
+class Line:
+    offset: int  # where the line starts
+    end: int  # where the next one starts: what the registry may advance to once this line is acked
+    raw: bytes  # without the newline
+    truncated: bool = False
+
+
+def fingerprint_of(identity: bytes) -> str:
+    return hashlib.blake2b(identity, digest_size=16).hexdigest() if identity else ""
+
+
+class Harvester:
+    """Reads one file from an offset: complete lines, a held partial last line, over-long lines cut."""
+
+    def __init__(
+        self, path: str, fd: int, state: FileState, identity: bytes, source: str | None, registry: Registry
+    ) -> None:
+        self.path = path
+        self.fd = fd
+        self.state = state
+        self.identity: bytes | None = identity
+        self.source = source
+        self.registry = registry
+        self.read_offset = state.offset
+        self.pending = b""
+        self.pending_since = 0.0
+        self.skipping = False  # inside an over-long line, after its cut
+        self.last_growth = time.monotonic()
+        self.eof = False
+        self.generation = 0  # bumped on truncation: acks for lines of an earlier generation are void
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.state.device, self.state.inode
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def restart(self) -> None:
+        """The file was truncated (copytruncate): read it again from its start."""
+        self.read_offset = 0
+        self.state.offset = 0
+        self.pending, self.skipping = b"", False
+        self.generation += 1
+        self.identity = None  # new content from byte 0: a new first line, a new fingerprint
+
+    def _ensure_identity(self) -> bool:
+        """After a truncation the fingerprint is that of the new first line, once it is complete; event ids
+        and the registry key follow it, so a later restart recognises the file."""
+        if self.identity is not None:
+            return True
+        head = os.pread(self.fd, IDENTITY_BYTES, 0)
+        newline = head.find(b"\n")
+        if newline == -1 and len(head) < IDENTITY_BYTES:
+            return False
+        self.identity = head[:newline] if newline != -1 else head
+        self.registry.forget(self.state)
+        self.state.fingerprint = fingerprint_of(self.identity)
+        self.registry.put(self.state)
+        return True
+
+    def read(self, budget: int, partial_timeout: float, final: bool = False) -> list[Line]:
+        """New complete lines, at most about `budget` bytes. A last line without newline is held until it
+        gets one, or returned once it has waited `partial_timeout` (or at once when `final`)."""
+        if not self._ensure_identity():
+            return []
+        data = os.pread(self.fd, budget, self.read_offset + len(self.pending))
+        now = time.monotonic()
+        self.eof = len(data) < budget
+        if data:
+            self.last_growth = now
+        lines: list[Line] = []
+        buffer = self.pending + data
+        start = self.read_offset
+        position = 0
+        while True:
+            newline = buffer.find(b"\n", position)
+            if newline == -1:
+                break
+            raw = buffer[position:newline]
+            if self.skipping:
+                self.skipping = False  # the rest of a cut line ends here
+            else:
+                lines.append(Line(start + position, start + newline + 1, raw))
+            position = newline + 1
+        rest = buffer[position:]
+        self.read_offset = start + position
+        if self.skipping:  # still inside a cut line: drop what came, keep only the offset moving
+            self.read_offset += len(rest)
+            rest = b""
+        elif len(rest) > MAX_LINE_BYTES:
+            lines.append(Line(self.read_offset, self.read_offset + len(rest), rest[:MAX_LINE_BYTES], truncated=True))
+            self.read_offset += len(rest)
+            rest, self.skipping = b"", True
+        if rest and rest != self.pending:
+            self.pending_since = now if not self.pending else self.pending_since
+        self.pending = rest
+        if self.pending and self.eof and (final or now - self.pending_since >= partial_timeout):
+            lines.append(Line(self.read_offset, self.read_offset + len(self.pending), self.pending))
+            self.read_offset += len(self.pending)
+            self.pending = b""
+        return lines
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class CompressedReader:
+    """A rotated compressed file, read once from a decompressed offset to its end."""
+
+    def __init__(self, path: str, stream: BinaryIO, state: FileState, identity: bytes, source: str | None) -> None:
+        self.path = path
+        self.stream = stream
+        self.state = state
+        self.identity = identity
+        self.source = source
+        self.position = 0
+        self.pending = b""
+        self.eof = False
+        self.generation = 0
+        skip = state.offset
+        while skip > 0:
+            chunk = stream.read(min(skip, READ_BYTES))
+            if not chunk:
+                break
+            skip -= len(chunk)
+            self.position += len(chunk)
+
+    def read(self, budget: int) -> list[Line]:
+        data = self.stream.read(budget)
+        if not data:
+            self.eof = True
+            lines = [Line(self.position, self.position + len(self.pending), self.pending)] if self.pending else []
+            self.position += len(self.pending)
+            self.pending = b""
+            return lines
+        buffer = self.pending + data
+        lines = []
+        start, position = self.position, 0
+        while (newline := buffer.find(b"\n", position)) != -1:
+            raw = buffer[position:newline]
+            cut = len(raw) > MAX_LINE_BYTES
+            lines.append(Line(start + position, start + newline + 1, raw[:MAX_LINE_BYTES] if cut else raw, cut))
+            position = newline + 1
+        self.pending = buffer[position:]
+        self.position = start + position
+        return lines
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+@dataclass
+class TailerEvents:
+    """What the tailer tells its owner about, besides lines."""
+
+    warn: Callable[[str], None] = lambda message: None
+    info: Callable[[str], None] = lambda message: None
+
+
+@dataclass
+class Tailer:
+    inputs: list[InputConfig]
+    registry: Registry
+    start_position: str = "beginning"
+    partial_timeout: float = 5.0
+    rotate_grace: float = 2.0  # a rotated file may still be written briefly (until the daemon reopens)
+    events: TailerEvents = field(default_factory=TailerEvents)
+    harvesters: dict[tuple[int, int], Harvester] = field(default_factory=dict)
+    compressed: list[CompressedReader] = field(default_factory=list)
+    seen_compressed: set[tuple[int, int, int]] = field(default_factory=set)  # (dev, ino, mtime) checked
+    first_scan: bool = True
+
+    # --- discovery -----------------------------------------------------------------------------------
+    def watched_directories(self) -> set[str]:
+        return {os.path.dirname(pattern) for item in self.inputs for pattern in item.paths}
+
+    def _matches(self) -> Iterator[tuple[str, InputConfig]]:
+        seen: set[str] = set()
+        for item in self.inputs:
+            for pattern in item.paths:
+                for path in sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]:
+                    name = os.path.basename(path)
+                    if path in seen or any(fnmatch.fnmatch(name, ex) for ex in item.exclude):
+                        continue
+                    seen.add(path)
+                    yield path, item
+
+    def scan(self) -> None:
+        """Open files that appeared (or were rotated in) and follow renames of open ones."""
+        for path, item in self._matches():
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if not os.path.isfile(path):
+                continue
+            key = (st.st_dev, st.st_ino)
+            harvester = self.harvesters.get(key)
+            if harvester is not None:
+                if harvester.path != path:
+                    self.events.info(f"{harvester.path} is now {path} (renamed); following it to its end")
+                    harvester.path = harvester.state.path = path
+                continue
+            if self._is_compressed(path):
+                self._consider_compressed(path, st, item)
+            else:
+                self._open(path, st, item)
+        self._resume_dangling()
+        self.first_scan = False
+
+    @staticmethod
+    def _is_compressed(path: str) -> bool:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(6)
+        except OSError:
+            return False
+        return any(head.startswith(magic) for magic in COMPRESSED_MAGIC)
+
+    def _identity(self, fd: int) -> bytes | None:
+        """The first line (up to 1 KiB); None while the file has neither a newline nor 1 KiB yet."""
+        head = os.pread(fd, IDENTITY_BYTES, 0)
+        newline = head.find(b"\n")
+        if newline != -1:
+            return head[:newline]
+        return head if len(head) >= IDENTITY_BYTES else None
+
+    def _open(self, path: str, st: os.stat_result, item: InputConfig) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as exc:
+            self.events.warn(f"{path}: cannot open ({exc.strerror}); will retry")
+            return
+        identity = self._identity(fd)
+        if identity is None:
+            os.close(fd)  # no complete first line yet: its fingerprint is unknown, look again next scan
+            return
+        fingerprint = fingerprint_of(identity)
+        state = self.registry.find(st.st_dev, st.st_ino, fingerprint)
+        if state is not None:
+            state.path, state.finished = path, False
+            if state.offset > st.st_size:
+                self.events.warn(f"{path}: shorter than the offset shipped ({state.offset}); truncated while "
+                                 "shipper was down, reading from its start")  # fmt: skip
+                state.offset = 0
+        else:
+            stale = [s for s in self.registry.files.values() if (s.device, s.inode) == (st.st_dev, st.st_ino)]
+            for old in stale:  # same inode, another first line: the inode was reused by a new file
+                self.registry.forget(old)
+            at_end = self.first_scan and self.start_position == "end"
+            state = FileState(path, st.st_dev, st.st_ino, fingerprint, st.st_size if at_end else 0, st.st_size,
+                              source=item.source, updated=time.time())  # fmt: skip
+            self.registry.put(state)
+            self.events.info(f"{path}: following from offset {state.offset}")
+        self.harvesters[(st.st_dev, st.st_ino)] = Harvester(path, fd, state, identity, item.source, self.registry)
+
+    def _consider_compressed(self, path: str, st: os.stat_result, item: InputConfig) -> None:
+        mark = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        if mark in self.seen_compressed:
+            return
+        self.seen_compressed.add(mark)
+        try:
+            stream = open_binary(Path(path))
+            identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+            stream.close()
+        except (OSError, EOFError, ValueError) as exc:
+            self.events.warn(f"{path}: unreadable compressed file ({exc})")
+            return
+        fingerprint = fingerprint_of(identity)
+        known = self.registry.by_fingerprint(fingerprint)
+        if any(s.finished for s in known):
+            return  # a rotation of a file already shipped to its end
+        if any(h.state in known for h in self.harvesters.values()):
+            self.seen_compressed.discard(mark)  # the original is still open and being read: decide later
+            return
+        if known:
+            state = max(known, key=lambda s: s.offset)
+            self.events.info(f"{path}: a compressed rotation of {state.path}; finishing it from offset {state.offset}")
+        elif self.first_scan and self.start_position == "end":
+            return
+        else:
+            state = FileState(path, st.st_dev, st.st_ino, fingerprint, 0, source=item.source, updated=time.time())
+            self.registry.put(state)
+        self._start_compressed(path, state, identity, item.source)
+
+    def _start_compressed(self, path: str, state: FileState, identity: bytes, source: str | None) -> None:
+        if any(reader.state is state for reader in self.compressed):
+            return
+        self.compressed.append(CompressedReader(path, open_binary(Path(path)), state, identity, source))
+
+    def _resume_dangling(self) -> None:
+        """Registry entries not finished whose file is not open: rotated while shipper was down. Look for
+        them beside their old path (mail.log.1, mail.log-20261128, mail.log.1.gz) and finish them."""
+        open_keys = set(self.harvesters)
+        for state in list(self.registry.files.values()):
+            if state.finished or (state.device, state.inode) in open_keys:
+                continue
+            if any(reader.state is state for reader in self.compressed):
+                continue
+            directory, base = os.path.split(state.path)
+            try:
+                names = sorted(n for n in os.listdir(directory or ".") if n.startswith(base))
+            except OSError:
+                names = []
+            for name in names:
+                candidate = os.path.join(directory, name)
+                try:
+                    st = os.stat(candidate)
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) == (state.device, state.inode):
+                    fd = os.open(candidate, os.O_RDONLY)
+                    identity = self._identity(fd) or b""
+                    if fingerprint_of(identity) == state.fingerprint:
+                        self.events.info(f"{state.path} was rotated to {candidate}; finishing it")
+                        state.path = candidate
+                        self.harvesters[(st.st_dev, st.st_ino)] = Harvester(
+                            candidate, fd, state, identity, state.source
+                        )
+                        break
+                    os.close(fd)
+                elif self._is_compressed(candidate):
+                    try:
+                        with open_binary(Path(candidate)) as stream:
+                            identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+                    except (OSError, EOFError, ValueError):
+                        continue
+                    if fingerprint_of(identity) == state.fingerprint:
+                        self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
+                        self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
+                        self._start_compressed(candidate, state, identity, state.source)
+                        break
+            else:
+                state.finished = True  # gone for good: nothing left to read
+                self.events.warn(f"{state.path}: rotated away while shipper was down and not found; "
+                                 f"lines after offset {state.offset} may be lost")  # fmt: skip
+
+    # --- reading -------------------------------------------------------------------------------------
+    def poll(self, budget: int = READ_BYTES) -> Iterator[tuple[Harvester | CompressedReader, list[Line]]]:
+        """Lines from every open file, a budget at a time per file (fair between a busy and a quiet one)."""
+        now = time.monotonic()
+        for key, harvester in list(self.harvesters.items()):
+            try:
+                size = harvester.size()
+            except OSError:
+                size = harvester.read_offset
+            harvester.state.size = size
+            if size < harvester.read_offset + len(harvester.pending):
+                self.events.warn(f"{harvester.path}: truncated (copytruncate?) from {harvester.read_offset} to "
+                                 f"{size} bytes; reading it again from the start")  # fmt: skip
+                harvester.restart()
+            rotated = self._rotated(harvester)
+            lines = harvester.read(budget, self.partial_timeout, final=rotated)
+            if lines:
+                yield harvester, lines
+            if rotated and harvester.eof and not harvester.pending and now - harvester.last_growth >= self.rotate_grace:
+                harvester.close()
+                del self.harvesters[key]
+                harvester.state.finished = True
+                self.events.info(f"{harvester.path}: rotated away and read to its end; closed")
+        for reader in list(self.compressed):
+            lines = reader.read(budget)
+            if lines:
+                yield reader, lines
+            if reader.eof:
+                reader.close()
+                self.compressed.remove(reader)
+                reader.state.finished = True
+
+    @staticmethod
+    def _rotated(harvester: Harvester) -> bool:
+        """The path no longer leads to this file (renamed away or deleted)."""
+        try:
+            st = os.stat(harvester.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != harvester.key
+
+    def lagging(self) -> bool:
+        """Something is known to be unread (so poll again at once rather than wait)."""
+        return any(not h.eof for h in self.harvesters.values()) or bool(self.compressed)
+
+    def close(self) -> None:
+        for harvester in self.harvesters.values():
+            harvester.close()
+        for reader in self.compressed:
+            reader.close()
+        self.harvesters.clear()
+        self.compressed.clear()

@@ -281,8 +281,10 @@ class Tailer:
                 state.offset = 0
         else:
             stale = [s for s in self.registry.files.values() if (s.device, s.inode) == (st.st_dev, st.st_ino)]
-            for old in stale:  # same inode, another first line: the inode was reused by a new file
-                self.registry.forget(old)
+            for old in stale:  # same inode, another first line: the old file was deleted and its inode reused.
+                self.registry.forget(old)  # Its content may live on in a compressed rotation: keep the
+                old.device = old.inode = 0  # entry, findable by fingerprint only
+                self.registry.put(old)
             at_end = self.first_scan and self.start_position == "end"
             state = FileState(path, st.st_dev, st.st_ino, fingerprint, st.st_size if at_end else 0, st.st_size,
                               source=item.source, updated=time.time())  # fmt: skip
@@ -326,50 +328,60 @@ class Tailer:
 
     def _resume_dangling(self) -> None:
         """Registry entries not finished whose file is not open: rotated while shipper was down. Look for
-        them beside their old path (mail.log.1, mail.log-20261128, mail.log.1.gz) and finish them."""
+        them beside their old path (mail.log.1, mail.log-20261128, mail.log.1.gz), by inode or by
+        fingerprint (a copy, a compressed copy), and finish them from their offset."""
         open_keys = set(self.harvesters)
         for state in list(self.registry.files.values()):
             if state.finished or (state.device, state.inode) in open_keys:
                 continue
+            if any(h.state is state for h in self.harvesters.values()):
+                continue
             if any(reader.state is state for reader in self.compressed):
                 continue
-            directory, base = os.path.split(state.path)
-            try:
-                names = sorted(n for n in os.listdir(directory or ".") if n.startswith(base))
-            except OSError:
-                names = []
-            for name in names:
-                candidate = os.path.join(directory, name)
-                try:
-                    st = os.stat(candidate)
-                except OSError:
-                    continue
-                if (st.st_dev, st.st_ino) == (state.device, state.inode):
-                    fd = os.open(candidate, os.O_RDONLY)
-                    identity = self._identity(fd) or b""
-                    if fingerprint_of(identity) == state.fingerprint:
-                        self.events.info(f"{state.path} was rotated to {candidate}; finishing it")
-                        state.path = candidate
-                        self.harvesters[(st.st_dev, st.st_ino)] = Harvester(
-                            candidate, fd, state, identity, state.source
-                        )
-                        break
-                    os.close(fd)
-                elif self._is_compressed(candidate):
-                    try:
-                        with open_binary(Path(candidate)) as stream:
-                            identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
-                    except (OSError, EOFError, ValueError):
-                        continue
-                    if fingerprint_of(identity) == state.fingerprint:
-                        self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
-                        self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
-                        self._start_compressed(candidate, state, identity, state.source)
-                        break
-            else:
+            if not self._find_rotated(state):
                 state.finished = True  # gone for good: nothing left to read
                 self.events.warn(f"{state.path}: rotated away while shipper was down and not found; "
                                  f"lines after offset {state.offset} may be lost")  # fmt: skip
+
+    def _find_rotated(self, state: FileState) -> bool:
+        directory, base = os.path.split(state.path)
+        try:
+            names = sorted(n for n in os.listdir(directory or ".") if n.startswith(base))
+        except OSError:
+            return False
+        for name in names:
+            candidate = os.path.join(directory, name)
+            try:
+                st = os.stat(candidate)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in self.harvesters or not os.path.isfile(candidate):
+                continue
+            if self._is_compressed(candidate):
+                try:
+                    with open_binary(Path(candidate)) as stream:
+                        identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+                except (OSError, EOFError, ValueError):
+                    continue
+                if fingerprint_of(identity) == state.fingerprint:
+                    self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
+                    self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
+                    self._start_compressed(candidate, state, identity, state.source)
+                    return True
+                continue
+            fd = os.open(candidate, os.O_RDONLY)
+            identity = self._identity(fd) or b""
+            if fingerprint_of(identity) != state.fingerprint:
+                os.close(fd)
+                continue
+            self.events.info(f"{state.path} was rotated to {candidate}; finishing it from offset {state.offset}")
+            self.registry.forget(state)
+            state.path, state.device, state.inode = candidate, st.st_dev, st.st_ino
+            self.registry.put(state)
+            self.harvesters[(st.st_dev, st.st_ino)] = Harvester(candidate, fd, state, identity, state.source,
+                                                                self.registry)  # fmt: skip
+            return True
+        return False
 
     # --- reading -------------------------------------------------------------------------------------
     def poll(self, budget: int = READ_BYTES) -> Iterator[tuple[Harvester | CompressedReader, list[Line]]]:

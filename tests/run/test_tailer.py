@@ -1,0 +1,192 @@
+"""The tailer on real files in a temporary directory: rotation styles, truncation, partial and long lines."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import time
+from pathlib import Path
+
+from shipper.parse.reader import MAX_LINE_BYTES
+from shipper.run.config import InputConfig
+from shipper.run.registry import Registry
+from shipper.run.tailer import Tailer
+
+
+def make_tailer(directory: Path, registry: Registry | None = None, pattern: str = "mail.log*", **kwargs) -> Tailer:
+    registry = registry or Registry(directory / "registry.json")
+    return Tailer([InputConfig(paths=[str(directory / pattern)])], registry, rotate_grace=0.0, **kwargs)
+
+
+def drain(tailer: Tailer, rounds: int = 3) -> list[bytes]:
+    """Scan and read until nothing new comes, acknowledging as the service's output would."""
+    got: list[bytes] = []
+    for _ in range(rounds):
+        tailer.scan()
+        while True:
+            batch = list(tailer.poll())
+            if not batch:
+                break
+            for source, lines in batch:
+                got += [line.raw for line in lines]
+                source.state.offset = max(source.state.offset, lines[-1].end)
+    return got
+
+
+def write(path: Path, *lines: str, mode: str = "a") -> None:
+    with path.open(mode) as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+def test_follows_appends_and_holds_a_partial_line(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "one", "two")
+    tailer = make_tailer(tmp_path, partial_timeout=0.2)
+    assert drain(tailer) == [b"one", b"two"]
+    with log.open("a") as f:
+        f.write("thr")
+    assert drain(tailer) == []  # held: no newline yet
+    with log.open("a") as f:
+        f.write("ee\nfour")
+    assert drain(tailer) == [b"three"]
+    time.sleep(0.3)
+    assert drain(tailer) == [b"four"]  # shipped after the timeout
+
+
+def test_rename_rotation_finishes_the_old_file_then_follows_the_new(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "a1", "a2")
+    tailer = make_tailer(tmp_path, pattern="mail.log")
+    assert drain(tailer) == [b"a1", b"a2"]
+    write(log, "a3")
+    os.rename(log, tmp_path / "mail.log.1")
+    write(tmp_path / "mail.log.1", "a4")  # the daemon writes on until it reopens
+    write(log, "b1", mode="w")
+    assert sorted(drain(tailer)) == [b"a3", b"a4", b"b1"]
+    assert len(tailer.harvesters) == 1  # the rotated file was read to its end and closed
+    assert any(s.finished for s in tailer.registry.files.values())
+
+
+def test_copytruncate_restarts_at_zero_with_a_new_fingerprint(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "old1", "old2", "old3")
+    warnings: list[str] = []
+    tailer = make_tailer(tmp_path, pattern="mail.log")
+    tailer.events.warn = warnings.append
+    assert drain(tailer) == [b"old1", b"old2", b"old3"]
+    before = next(iter(tailer.registry.files.values())).fingerprint
+    shutil.copy(log, tmp_path / "mail.log.1")
+    log.write_text("")  # truncate in place
+    write(log, "new1")
+    assert drain(tailer) == [b"new1"]
+    assert any("truncated" in w for w in warnings)
+    state = next(iter(tailer.registry.files.values()))
+    assert state.fingerprint != before and state.offset == len(b"new1\n")
+
+
+def test_a_compressed_rotation_already_shipped_is_not_read_again(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "x1", "x2")
+    tailer = make_tailer(tmp_path)
+    assert drain(tailer) == [b"x1", b"x2"]
+    os.rename(log, tmp_path / "mail.log.1")
+    write(log, "y1", mode="w")
+    assert drain(tailer) == [b"y1"]
+    rotated = tmp_path / "mail.log.1"
+    (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(rotated.read_bytes()))
+    rotated.unlink()
+    assert drain(tailer) == []
+
+
+def test_a_rotation_compressed_while_down_is_finished_from_its_offset(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "p1", "p2")
+    registry = Registry(tmp_path / "registry.json")
+    first = make_tailer(tmp_path, registry, pattern="mail.log")
+    assert drain(first) == [b"p1", b"p2"]
+    first.close()
+    registry.save()
+    # down: more lines, then logrotate renames, compresses and starts a new file
+    write(log, "p3", "p4")
+    (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
+    log.unlink()
+    write(log, "q1", mode="w")
+    again = make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"), pattern="mail.log")
+    assert sorted(drain(again)) == [b"p3", b"p4", b"q1"]
+
+
+def test_restart_resumes_at_the_acknowledged_offset(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "r1", "r2")
+    registry = Registry(tmp_path / "registry.json")
+    tailer = make_tailer(tmp_path, registry)
+    assert drain(tailer) == [b"r1", b"r2"]
+    tailer.close()
+    registry.save()
+    write(log, "r3")
+    assert drain(make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"))) == [b"r3"]
+
+
+def test_inode_reuse_is_a_new_file(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "first-file-line", "more")
+    registry = Registry(tmp_path / "registry.json")
+    tailer = make_tailer(tmp_path, registry)
+    drain(tailer)
+    tailer.close()
+    registry.save()
+    inode = log.stat().st_ino
+    log.write_text("")  # same inode, other content: as if deleted and the inode handed out again
+    write(log, "another-file", "x")
+    assert log.stat().st_ino == inode
+    assert drain(make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"))) == [b"another-file", b"x"]
+
+
+def test_an_over_long_line_is_cut_and_the_next_line_kept(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"short\n" + b"z" * (3 * MAX_LINE_BYTES) + b"\nafter\n")
+    tailer = make_tailer(tmp_path)
+    tailer.scan()
+    got = []
+    for _ in range(100):
+        for _source, lines in tailer.poll(budget=4096):
+            got += [(len(line.raw), line.truncated) for line in lines]
+    assert got == [(5, False), (MAX_LINE_BYTES, True), (5, False)]
+
+
+def test_start_at_end_skips_what_is_there_but_not_files_that_appear_later(tmp_path):
+    write(tmp_path / "a.log", "old")
+    tailer = Tailer([InputConfig(paths=[str(tmp_path / "*.log")])], Registry(tmp_path / "r.json"),
+                    start_position="end", rotate_grace=0.0)  # fmt: skip
+    assert drain(tailer) == []
+    write(tmp_path / "a.log", "new")
+    write(tmp_path / "b.log", "born-later")
+    assert sorted(drain(tailer)) == [b"born-later", b"new"]
+
+
+def test_registry_is_written_atomically_and_read_back(tmp_path):
+    write(tmp_path / "mail.log", "l1")
+    registry = Registry(tmp_path / "state" / "registry.json")
+    drain(make_tailer(tmp_path, registry))
+    registry.save()
+    assert [p.name for p in (tmp_path / "state").iterdir()] == ["registry.json"]  # no temp file left
+    again = Registry.load(tmp_path / "state" / "registry.json")
+    assert [(s.path, s.offset) for s in again.files.values()] == [(str(tmp_path / "mail.log"), 3)]
+
+
+def test_a_copytruncate_while_down_is_finished_from_the_copy(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "c1", "c2")
+    registry = Registry(tmp_path / "registry.json")
+    first = make_tailer(tmp_path, registry, pattern="mail.log")
+    assert drain(first) == [b"c1", b"c2"]
+    first.close()
+    registry.save()
+    write(log, "c3")
+    shutil.copy(log, tmp_path / "mail.log.1")
+    log.write_text("")
+    write(log, "d1")
+    assert sorted(drain(make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"), pattern="mail.log"))) == [
+        b"c3", b"d1",
+    ]  # fmt: skip

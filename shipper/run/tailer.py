@@ -71,8 +71,20 @@ class Harvester:
     def size(self) -> int:
         return os.fstat(self.fd).st_size
 
+    def rewritten(self) -> bool:
+        """The first line is no longer what it was: truncated and written past the old offset between two
+        looks (the size alone would not show it)."""
+        if not self.identity:
+            return False
+        return self.read_offset > 0 and os.pread(self.fd, len(self.identity), 0) != self.identity
+
     def restart(self) -> None:
-        """The file was truncated (copytruncate): read it again from its start."""
+        """The file was truncated (copytruncate): read it again from its start. What it held lives on in
+        the copy logrotate made: an entry under the old fingerprint and confirmed offset lets the copy be
+        finished from there (found by `Tailer._find_rotated` or when a glob matches it)."""
+        if self.state.fingerprint:
+            self.registry.put(FileState(self.path, 0, 0, self.state.fingerprint, self.state.offset, self.state.size,
+                                        source=self.state.source, updated=time.time()))  # fmt: skip
         self.read_offset = 0
         self.state.offset = 0
         self.pending, self.skipping = b"", False
@@ -273,6 +285,19 @@ class Tailer:
             return
         fingerprint = fingerprint_of(identity)
         state = self.registry.find(st.st_dev, st.st_ino, fingerprint)
+        copies = [s for s in self.registry.by_fingerprint(fingerprint) if s is not state and not s.finished]
+        if state is None and any(h.state in copies for h in self.harvesters.values()):
+            os.close(fd)  # a copy of a file being read right now (copytruncate in progress): decide next scan
+            return
+        detached = [s for s in copies if (s.device, s.inode) == (0, 0)]
+        if state is None and detached:  # the copy of a truncated file: go on from where the original stopped
+            state = max(detached, key=lambda s: s.offset)
+            self.registry.forget(state)
+            state.device, state.inode = st.st_dev, st.st_ino
+            self.registry.put(state)
+            self.events.info(f"{path}: a copy of {state.path} made before truncation; finishing it from "
+                             f"offset {state.offset}")  # fmt: skip
+            state.path = path
         if state is not None:
             state.path, state.finished = path, False
             if state.offset > st.st_size:
@@ -393,7 +418,7 @@ class Tailer:
             except OSError:
                 size = harvester.read_offset
             harvester.state.size = size
-            if size < harvester.read_offset + len(harvester.pending):
+            if size < harvester.read_offset + len(harvester.pending) or harvester.rewritten():
                 self.events.warn(f"{harvester.path}: truncated (copytruncate?) from {harvester.read_offset} to "
                                  f"{size} bytes; reading it again from the start")  # fmt: skip
                 harvester.restart()

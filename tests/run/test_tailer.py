@@ -190,3 +190,22 @@ def test_a_copytruncate_while_down_is_finished_from_the_copy(tmp_path):
     assert sorted(drain(make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"), pattern="mail.log"))) == [
         b"c3", b"d1",
     ]  # fmt: skip
+
+
+def test_a_truncation_hidden_by_new_writes_is_noticed_by_the_first_line(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "a")
+    tailer = make_tailer(tmp_path, pattern="mail.log")
+    assert drain(tailer) == [b"a"]
+    log.write_text("")
+    write(log, "bbbbbbbbbb", "c")  # longer than what was read: the size alone looks like growth
+    assert drain(tailer) == [b"bbbbbbbbbb", b"c"]
+
+
+def test_a_first_line_longer_than_the_fingerprint_is_not_mistaken_for_a_rewrite(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "h" * 3000, "next")
+    tailer = make_tailer(tmp_path, pattern="mail.log")
+    assert [len(x) for x in drain(tailer)] == [3000, 4]
+    write(log, "more")
+    assert drain(tailer) == [b"more"]

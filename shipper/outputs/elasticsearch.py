@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from queue import Full, Queue
+from queue import Empty, Full, Queue
 from typing import Any
 
 import orjson
@@ -250,7 +250,8 @@ class ElasticsearchOutput:
         self.batch_bytes = 0
         self.batch_started = 0.0
         self.interrupt = threading.Event()  # set to stop waiting for room in the queue (shutdown)
-        self.queue: Queue[list[Pending] | None] = Queue(maxsize=self.settings.queue_batches)
+        self.closing = threading.Event()  # no more batches: the sender ends once the queue is empty
+        self.queue: Queue[list[Pending]] = Queue(maxsize=self.settings.queue_batches)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="es-bulk", daemon=True)
         self.thread.start()
@@ -296,7 +297,7 @@ class ElasticsearchOutput:
         retrying and return; what was not acknowledged is read again next time)."""
         with contextlib.suppress(Interrupted):
             self.flush()
-        self._put_end()
+        self.closing.set()
         self.thread.join(timeout)
         if self.thread.is_alive():
             self.writer.abort.set()
@@ -305,24 +306,22 @@ class ElasticsearchOutput:
             self._check()
         return self.writer.stats
 
-    def _put_end(self) -> None:
-        while True:
-            try:
-                self.queue.put(None, timeout=0.2)
-                return
-            except Full:
-                if self.interrupt.is_set() or not self.thread.is_alive():
-                    self.writer.abort.set()
-                    return
-
     def _check(self) -> None:
         if self.error is not None:
             raise self.error
 
     def _run(self) -> None:
-        while (batch := self.queue.get()) is not None:
+        """Write batches in order until closed and drained; after a failure, drain without writing so the
+        producer never blocks on a dead sender."""
+        while True:
+            try:
+                batch = self.queue.get(timeout=0.1)
+            except Empty:
+                if self.closing.is_set():
+                    return
+                continue
             if self.error is not None:
-                continue  # drain so the producer never blocks on a dead sender
+                continue
             try:
                 self.writer.write(batch)
                 self.ack(batch)

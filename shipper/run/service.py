@@ -103,6 +103,9 @@ class Service:
         self.wake = threading.Event()
         self.parsers: dict[str | None, Parser] = {}
         self.lines = 0
+        self.output: Any = None
+        self.deadline: threading.Timer | None = None
+        self.deadline_at = 0.0
 
     # --- wiring --------------------------------------------------------------------------------------
     def _output(self) -> ElasticsearchOutput | LineOutput:
@@ -181,7 +184,7 @@ class Service:
     # --- the loop ------------------------------------------------------------------------------------
     def run(self) -> int:
         registry = Registry.load(self.config.registry.path)
-        output = self._output()
+        output = self.output = self._output()
         tailer = self._tailer(registry)
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
@@ -236,16 +239,15 @@ class Service:
     def _shutdown(self, output: Any, tailer: Tailer, registry: Registry, observer: Any) -> None:
         """Drain within `shutdown_timeout`: send what was read, wait for acknowledgements, save the registry.
         What is still unacknowledged at the deadline is simply read again at the next start."""
-        deadline = self.config.shutdown_timeout
-        timer = threading.Timer(deadline, output.interrupt.set)
-        timer.daemon = True
-        timer.start()
+        self._arm_deadline()
+        remaining = max(0.5, self.deadline_at - time.monotonic())
         try:
-            stats = output.close(timeout=deadline)
+            stats = output.close(timeout=remaining)
         except Exception as exc:  # the output failed for good: keep what was acknowledged
             self.log(f"error: output: {exc}")
             stats = getattr(output, "stats", None) or output.writer.stats
-        timer.cancel()
+        if self.deadline is not None:
+            self.deadline.cancel()
         if observer is not None:
             observer.stop()
         tailer.close()
@@ -253,6 +255,24 @@ class Service:
         self.log(f"stopped: {self.lines} lines read; {_outcomes(stats)}; registry saved to {registry.path}")
 
     # --- signals, reload, status ---------------------------------------------------------------------
+    def _arm_deadline(self) -> None:
+        """From the stop request on, the output has `shutdown_timeout` seconds: then it stops waiting for
+        room in its queue and for the cluster, wherever the main thread happens to be blocked."""
+        if self.deadline is not None or self.output is None:
+            return
+        output = self.output
+
+        def give_up() -> None:
+            output.interrupt.set()
+            writer = getattr(output, "writer", None)
+            if writer is not None:
+                writer.abort.set()
+
+        self.deadline_at = time.monotonic() + self.config.shutdown_timeout
+        self.deadline = threading.Timer(self.config.shutdown_timeout, give_up)
+        self.deadline.daemon = True
+        self.deadline.start()
+
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
@@ -261,6 +281,7 @@ class Service:
             self.log(f"{signal.Signals(signum).name}: draining (at most {self.config.shutdown_timeout:g}s)")
             self.stopping.set()
             self.wake.set()
+            self._arm_deadline()
 
         def reload(signum: int, frame: object) -> None:
             self.reload_requested = True

@@ -221,6 +221,7 @@ def test_elasticsearch_stopped_for_a_while_loses_nothing_and_memory_stays_flat(e
     assert indexed(es, run_ns) == len(lines)
     assert "retrying" in shipper.log()
     assert max(rss) < 250, f"RSS while Elasticsearch was away: {rss}"
+    print(f"RSS while Elasticsearch was away: {min(rss):.0f}-{max(rss):.0f} MiB")
 
 
 def test_a_last_line_without_newline_is_shipped_after_the_timeout(es, es_url, run_ns, tmp_path):
@@ -259,3 +260,48 @@ def test_a_config_with_mistakes_is_one_clear_message_and_exit_2(tmp_path):
     assert f"{bad}: output.elasticsearch.batch_size" in done.stderr
     assert f"{bad}: scan_interval: expected a duration" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_sighup_reloads_inputs(es, es_url, run_ns, tmp_path):
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_bytes(b"".join(generated_lines(30, seed=18)))
+    second.write_bytes(b"".join(generated_lines(20, seed=19)))
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(first)])
+    shipper.start()
+    assert wait_for(es, shipper, 30, timeout=60) == 30
+    settings = json.loads(shipper.config.read_text())
+    settings["inputs"][0]["paths"].append(str(second))
+    shipper.config.write_text(json.dumps(settings))
+    assert shipper.process is not None
+    shipper.process.send_signal(signal.SIGHUP)
+    assert wait_for(es, shipper, 50, timeout=60) == 50
+    assert shipper.stop() == 0
+    assert "SIGHUP: reloaded" in shipper.log()
+
+
+def test_sigterm_while_elasticsearch_is_away_stops_within_the_deadline(es, es_url, run_ns, tmp_path):
+    found = subprocess.run([sys.executable, str(SCRIPT), "info"], capture_output=True, text=True)
+    if found.returncode != 0 or not json.loads(found.stdout).get("pid"):
+        pytest.skip("the cluster is not our test node ($ES_URL elsewhere): cannot stop it")
+    pid = json.loads(found.stdout)["pid"]
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(generated_lines(20_000, seed=20)))
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)], shutdown_timeout="3s", queue_batches=2)
+    shipper.start()
+    assert wait_for(es, shipper, 1000) >= 1000
+    os.killpg(pid, signal.SIGSTOP)
+    try:
+        time.sleep(1)
+        started = time.monotonic()
+        assert shipper.stop(timeout=60) == 0
+        took = time.monotonic() - started
+    finally:
+        os.killpg(pid, signal.SIGCONT)
+    assert took < 3 + 3 + 5, f"SIGTERM took {took:.1f}s with shutdown_timeout 3s"  # deadline, request timeout, join
+    registry = json.loads((tmp_path / "registry.json").read_text())
+    confirmed = registry["files"][0]["offset"]
+    assert 0 < confirmed < log.stat().st_size
+    shipper.start()  # the rest comes on the next start, nothing twice
+    assert wait_for(es, shipper, 20_000) == 20_000
+    assert shipper.stop() == 0
+    assert indexed(es, run_ns) == 20_000

@@ -97,6 +97,12 @@ class RegistryConfig(Strict):
     flush_interval: Seconds = 1.0
 
 
+class MetricsConfig(Strict):
+    enabled: bool = False
+    host: str = "127.0.0.1"  # localhost unless you say otherwise
+    port: int = Field(9479, ge=1, le=65535)
+
+
 class RunConfig(Strict):
     inputs: list[InputConfig] | None = None  # None: the built-in default locations
     output: OutputConfig
@@ -112,6 +118,7 @@ class RunConfig(Strict):
     status_interval: Seconds = 30.0
     shutdown_timeout: Seconds = 10.0
     queue_batches: int = Field(4, ge=1)  # bulk batches waiting for the output: bounds memory
+    metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics, off by default
 
     @field_validator("timezone")
     @classmethod

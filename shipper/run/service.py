@@ -188,6 +188,7 @@ class Service:
         tailer = self._tailer(registry)
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
+        metrics = self._metrics(output, tailer)
         self._install_signals()
         last_save = last_status = time.monotonic()
         next_scan = 0.0
@@ -221,7 +222,28 @@ class Service:
             pass  # shutdown deadline passed while the output was full
         finally:
             self._shutdown(output, tailer, registry, observer)
+            if metrics is not None:
+                metrics.shutdown()
         return 0
+
+    def _metrics(self, output: Any, tailer: Tailer) -> Any:
+        settings = self.config.metrics
+        if not settings.enabled:
+            return None
+        from shipper.run.metrics import serve
+
+        def snapshot() -> dict[str, Any]:
+            stats = output.writer.stats if hasattr(output, "writer") else output.stats
+            files = [(h.path, h.state.offset, h.state.size) for h in list(tailer.harvesters.values())]
+            return {
+                "lines": self.lines, "indexed": stats.indexed, "already_present": stats.already_present,
+                "dead_lettered": stats.dead_lettered, "failed": stats.failed, "retries": stats.retries,
+                "depth": output.depth(), "files": files,
+            }  # fmt: skip
+
+        server = serve(settings.host, settings.port, snapshot)
+        self.log(f"metrics on http://{settings.host}:{settings.port}/metrics")
+        return server
 
     def _ship(self, source: Source, lines: list[Any], addresser: Addresser, output: Any) -> None:
         parser = self._parser(source.source)

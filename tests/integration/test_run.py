@@ -305,3 +305,51 @@ def test_sigterm_while_elasticsearch_is_away_stops_within_the_deadline(es, es_ur
     assert wait_for(es, shipper, 20_000) == 20_000
     assert shipper.stop() == 0
     assert indexed(es, run_ns) == 20_000
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_prometheus_metrics_on_localhost(es, es_url, run_ns, tmp_path):
+    import urllib.request
+
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(generated_lines(40, seed=23)))
+    port = free_port()
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)], metrics={"enabled": True, "port": port})
+    shipper.start()
+    assert wait_for(es, shipper, 40, timeout=60) == 40
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        if 'shipper_events_total{outcome="indexed"} 40.0' in text or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert shipper.stop() == 0
+    assert "shipper_lines_read_total 40.0" in text
+    assert 'shipper_events_total{outcome="indexed"} 40.0' in text
+    assert f'shipper_file_lag_bytes{{path="{log}"}} 0.0' in text
+
+
+def test_ndjson_file_output_is_fsynced_before_the_registry_moves(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(generated_lines(25, seed=24)))
+    out = tmp_path / "events.ndjson"
+    shipper = Shipper(tmp_path, "http://unused", "x", [str(log)], output={"file": {"path": str(out)}})
+    shipper.start()
+    deadline = time.monotonic() + 30
+    while (not out.exists() or out.read_bytes().count(b"\n") < 25) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert shipper.stop() == 0
+    events = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(events) == 25
+    assert events[0]["log"]["file"]["path"] == str(log) and events[0]["log"]["offset"] == 0
+    registry = json.loads((tmp_path / "registry.json").read_text())
+    assert registry["files"][0]["offset"] == log.stat().st_size

@@ -24,8 +24,10 @@ import orjson
 
 from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
+from shipper.parse.multiline import Grouped, Grouper
+from shipper.parse.packs import load_packs
 from shipper.parse.parser import Parser
-from shipper.parse.reader import line_offsets, read_blocks, reference_date, split_block
+from shipper.parse.reader import decode_line, line_offsets, read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
 
 IDENTITY_BYTES = 1024
@@ -138,7 +140,18 @@ def ingest_inputs(
     parser = Parser(timezone=options.timezone, source=options.source)
     addresser = Addresser(namespace)
     hits = summary.coverage.hits
+    spec = next((p.multiline for p in load_packs() if p.source == options.source), None) if options.source else None
+
+    def emit_group(group: Grouped, identity: bytes, file_path: str | None, read_at: str) -> None:
+        tags = ["multiline"] if group.lines > 1 else []
+        if group.cut:
+            tags.append("truncated")
+        doc, key = parser.parse_doc(decode_line(group.raw, tags), tags or None)
+        hits[key] += 1
+        output.add(addresser.address(doc, key[0], identity, group.offset, group.raw, file_path, read_at))
+
     for path, stream in inputs:
+        grouper = Grouper(spec) if spec is not None else None
         summary.files += 1
         parser.set_reference(options.reference or reference_date(path))
         file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
@@ -152,11 +165,18 @@ def ingest_inputs(
                 raws = block.split(b"\n")
                 lines = split_block(block)
                 for (text, tags), offset, raw in zip(lines, line_offsets(base, block), raws, strict=False):
+                    if grouper is not None:
+                        for group in grouper.feed(offset, offset + len(raw) + 1, raw):
+                            emit_group(group, identity, file_path, read_at)
+                        continue
                     doc, key = parser.parse_doc(text, tags or None)
                     hits[key] += 1
                     output.add(addresser.address(doc, key[0], identity, offset, raw, file_path, read_at))
                 read += len(block)
                 on_block(path, stream)
+            if grouper is not None and identity is not None:
+                for group in grouper.flush(force=True):
+                    emit_group(group, identity, file_path, now_iso())
         except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
             summary.unreadable.append(
                 f"{file_path or 'stdin'}: unreadable after {read} bytes of data ({exc}); the lines before were sent"

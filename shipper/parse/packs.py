@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pygrok import pygrok as pygrok_module
 
+from shipper.parse.multiline import MultilineSpec
 from shipper.resources import grok_patterns_dir
 from shipper.schema.fields import load_fields
 from shipper.yamlload import load_yaml
@@ -96,6 +97,7 @@ class Pack(_Strict):
     prefix: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)
+    multiline: MultilineSpec | None = None  # events spanning lines (see shipper/parse/multiline.py)
     rules: list[Rule] = Field(min_length=1)
     path: Path | None = Field(default=None, exclude=True)
 

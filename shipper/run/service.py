@@ -27,6 +27,8 @@ from shipper.outputs.elasticsearch import (
     Interrupted,
     Pending,
 )
+from shipper.parse.multiline import Grouper
+from shipper.parse.packs import load_packs
 from shipper.parse.parser import Parser
 from shipper.parse.reader import decode_line
 from shipper.run.config import ConfigError, RunConfig, load_config
@@ -104,6 +106,9 @@ class Service:
         self.parsers: dict[str | None, Parser] = {}
         self.lines = 0
         self.output: Any = None
+        self.groupers: dict[int, Grouper] = {}
+        self.grouped_sources: dict[int, Source] = {}
+        self.multiline = {pack.source: pack.multiline for pack in load_packs() if pack.multiline is not None}
         self.deadline: threading.Timer | None = None
         self.deadline_at = 0.0
 
@@ -208,6 +213,8 @@ class Service:
                     self._ship(source, lines, addresser, output)
                     if self.stopping.is_set():
                         break
+                if self.groupers:
+                    self._flush_groups(tailer, addresser, output)
                 if output.batch_age() >= FLUSH_AFTER or (not read_any and output.depth()):
                     output.flush()
                 if now - last_save >= self.config.registry.flush_interval:
@@ -246,17 +253,52 @@ class Service:
         return server
 
     def _ship(self, source: Source, lines: list[Any], addresser: Addresser, output: Any) -> None:
+        grouper = self._grouper(source)
+        if grouper is None:
+            self._emit(source, [(ln.offset, ln.end, ln.raw, ln.truncated, 1) for ln in lines], addresser, output)
+        else:
+            groups = [g for ln in lines for g in grouper.feed(ln.offset, ln.end, ln.raw)]
+            self._emit(source, [(g.offset, g.end, g.raw, g.cut, g.lines) for g in groups], addresser, output)
+        self.lines += len(lines)
+
+    def _emit(self, source: Source, events: list[tuple[int, int, bytes, bool, int]], addresser: Addresser,
+              output: Any) -> None:  # fmt: skip
         parser = self._parser(source.source)
         identity, generation, path = source.identity or b"", source.generation, os.path.abspath(source.path)
         read_at = now_iso()
-        for line in lines:
-            tags: list[str] = ["truncated"] if line.truncated else []
-            text = decode_line(line.raw, tags)
+        for offset, end, raw, cut, count in events:
+            tags: list[str] = ["truncated"] if cut else []
+            if count > 1:
+                tags.append("multiline")
+            text = decode_line(raw, tags)
             doc, key = parser.parse_doc(text, tags or None)
-            event = addresser.address(doc, key[0], identity, line.offset, line.raw, path, read_at)
-            event.token = (source, generation, line.end)
+            event = addresser.address(doc, key[0], identity, offset, raw, path, read_at)
+            event.token = (source, generation, end)
             output.add(event)
-        self.lines += len(lines)
+
+    def _grouper(self, source: Source) -> Grouper | None:
+        """The multiline grouper of a file whose input names a pack that declares multiline."""
+        if source.source is None:
+            return None
+        grouper = self.groupers.get(id(source))
+        if grouper is None:
+            spec = self.multiline.get(source.source)
+            if spec is None:
+                return None
+            grouper = self.groupers[id(source)] = Grouper(spec)
+            self.grouped_sources[id(source)] = source
+        return grouper
+
+    def _flush_groups(self, tailer: Tailer, addresser: Addresser, output: Any) -> None:
+        """Ship an event whose lines stopped coming `timeout` ago, and the last one of a closed file."""
+        open_ids = {id(h) for h in tailer.harvesters.values()} | {id(r) for r in tailer.compressed}
+        for key, grouper in list(self.groupers.items()):
+            source = self.grouped_sources[key]
+            groups = grouper.flush(force=key not in open_ids)
+            if groups:
+                self._emit(source, [(g.offset, g.end, g.raw, g.cut, g.lines) for g in groups], addresser, output)
+            if key not in open_ids:
+                del self.groupers[key], self.grouped_sources[key]
 
     def _shutdown(self, output: Any, tailer: Tailer, registry: Registry, observer: Any) -> None:
         """Drain within `shutdown_timeout`: send what was read, wait for acknowledgements, save the registry.

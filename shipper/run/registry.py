@@ -44,6 +44,7 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files: dict[str, FileState] = {}
+        self._saved: tuple[tuple[str, int, bool, str], ...] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Registry:
@@ -60,6 +61,18 @@ class Registry:
             state = FileState(**item)
             registry.files[state.key] = state
         return registry
+
+    def signature(self) -> tuple[tuple[str, int, bool, str], ...]:
+        return tuple((k, s.offset, s.finished, s.path) for k, s in self.files.items())
+
+    def save_if_changed(self) -> bool:
+        """Save unless nothing moved since the last save (an idle server does not fsync every second)."""
+        signature = self.signature()
+        if signature == self._saved:
+            return False
+        self.save()
+        self._saved = signature
+        return True
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -218,7 +218,7 @@ class Service:
                 if output.batch_age() >= FLUSH_AFTER or (not read_any and output.depth()):
                     output.flush()
                 if now - last_save >= self.config.registry.flush_interval:
-                    registry.save()
+                    registry.save_if_changed()
                     last_save = now
                 if now - last_status >= self.config.status_interval:
                     self._status(output, tailer, (self.lines - lines_at_status) / (now - last_status))

@@ -209,3 +209,16 @@ def test_a_first_line_longer_than_the_fingerprint_is_not_mistaken_for_a_rewrite(
     assert [len(x) for x in drain(tailer)] == [3000, 4]
     write(log, "more")
     assert drain(tailer) == [b"more"]
+
+
+def test_a_file_deleted_while_open_is_read_to_its_end_then_closed(tmp_path):
+    log = tmp_path / "mail.log"
+    write(log, "k1")
+    tailer = make_tailer(tmp_path, pattern="mail.log")
+    assert drain(tailer) == [b"k1"]
+    with log.open("a") as still_open:
+        log.unlink()
+        still_open.write("k2\n")  # the writer still holds it
+    assert drain(tailer) == [b"k2"]
+    assert tailer.harvesters == {}
+    assert all(s.finished for s in tailer.registry.files.values())

@@ -275,8 +275,10 @@ def test_sighup_reloads_inputs(es, es_url, run_ns, tmp_path):
     assert shipper.process is not None
     shipper.process.send_signal(signal.SIGHUP)
     assert wait_for(es, shipper, 50, timeout=60) == 50
+    time.sleep(2.5)  # one status line (status_interval 2s)
     assert shipper.stop() == 0
     assert "SIGHUP: reloaded" in shipper.log()
+    assert "status: " in shipper.log() and "lag: " in shipper.log()
 
 
 def test_sigterm_while_elasticsearch_is_away_stops_within_the_deadline(es, es_url, run_ns, tmp_path):
@@ -353,3 +355,48 @@ def test_ndjson_file_output_is_fsynced_before_the_registry_moves(tmp_path):
     assert events[0]["log"]["file"]["path"] == str(log) and events[0]["log"]["offset"] == 0
     registry = json.loads((tmp_path / "registry.json").read_text())
     assert registry["files"][0]["offset"] == log.stat().st_size
+
+
+def test_elasticsearch_restarted_during_a_run_loses_nothing(es, es_url, run_ns, tmp_path):
+    found = subprocess.run([sys.executable, str(SCRIPT), "info"], capture_output=True, text=True)
+    if found.returncode != 0 or not json.loads(found.stdout).get("pid"):
+        pytest.skip("the cluster is not our test node ($ES_URL elsewhere): cannot restart it")
+    lines = generated_lines(30_000, seed=25)
+    log = tmp_path / "mail.log"
+    log.touch()
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)])
+    shipper.start()
+    writer = Writer(log, lines, per_second=1500)
+    writer.start()
+    writer.wait_written(3000)
+    assert wait_for(es, shipper, 1000) >= 1000
+    restarted = subprocess.run([sys.executable, str(SCRIPT), "restart"], capture_output=True, text=True, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    assert restarted.stdout.strip() == es_url  # same node, same port, same data
+    writer.join()
+    assert wait_for(es, shipper, len(lines), timeout=180) == len(lines), shipper.log()[-3000:]
+    assert shipper.stop() == 0
+    assert indexed(es, run_ns) == len(lines)
+    assert "retrying" in shipper.log()
+
+
+def test_the_example_config_ships_the_samples_with_the_ids_ingest_gives(es, es_url, run_ns, tmp_path):
+    """`shipper run -c examples/shipper.yml` as the README shows it; `shipper ingest` of the same files
+    afterwards finds every line already there."""
+    samples = sorted((ROOT / "samples").rglob("*.log"))
+    total = sum(p.read_bytes().count(b"\n") for p in samples)
+    env = {**os.environ, "ES_URL": es_url, "SHIPPER_NAMESPACE": run_ns,
+           "SHIPPER_REGISTRY": str(tmp_path / "registry.json")}  # fmt: skip
+    log = tmp_path / "run.log"
+    process = subprocess.Popen([sys.executable, "-m", "shipper", "run", "-c", "examples/shipper.yml"],
+                               cwd=ROOT, env=env, stderr=log.open("wb"))  # fmt: skip
+    deadline = time.monotonic() + 120
+    while indexed(es, run_ns) < total and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0, log.read_text()[-2000:]
+    assert indexed(es, run_ns) == total
+    again = subprocess.run([sys.executable, "-m", "shipper", "ingest", "samples/", "--es", es_url, "--namespace",
+                            run_ns, "--json"], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    assert summary["indexed"] == 0 and summary["already_present"] == total

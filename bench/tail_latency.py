@@ -25,18 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def es_url(given: str | None) -> str:
-    if given:
-        return given
-    found = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/es-test-cluster"), "url"], capture_output=True, text=True
-    )
-    if found.returncode != 0:
-        sys.exit("no Elasticsearch: pass --es URL or run scripts/es-test-cluster start")
-    return found.stdout.strip()
+from cluster import ROOT, es_url  # bench/cluster.py (the script's own directory is on sys.path)
 
 
 def generate(lines: int, seed: int) -> list[bytes]:

@@ -34,6 +34,18 @@ def drain(tailer: Tailer, rounds: int = 3) -> list[bytes]:
     return got
 
 
+def shipped_then_stopped(directory: Path, *lines: str) -> Path:
+    """mail.log with these lines, followed to its end by a tailer that then stops (registry saved)."""
+    log = directory / "mail.log"
+    write(log, *lines)
+    registry = Registry(directory / "registry.json")
+    first = make_tailer(directory, registry, pattern="mail.log")
+    assert drain(first) == [line.encode() for line in lines]
+    first.close()
+    registry.save()
+    return log
+
+
 def write(path: Path, *lines: str, mode: str = "a") -> None:
     with path.open(mode) as f:
         f.writelines(line + "\n" for line in lines)
@@ -100,13 +112,7 @@ def test_a_compressed_rotation_already_shipped_is_not_read_again(tmp_path):
 
 
 def test_a_rotation_compressed_while_down_is_finished_from_its_offset(tmp_path):
-    log = tmp_path / "mail.log"
-    write(log, "p1", "p2")
-    registry = Registry(tmp_path / "registry.json")
-    first = make_tailer(tmp_path, registry, pattern="mail.log")
-    assert drain(first) == [b"p1", b"p2"]
-    first.close()
-    registry.save()
+    log = shipped_then_stopped(tmp_path, "p1", "p2")
     # down: more lines, then logrotate renames, compresses and starts a new file
     write(log, "p3", "p4")
     (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
@@ -117,13 +123,7 @@ def test_a_rotation_compressed_while_down_is_finished_from_its_offset(tmp_path):
 
 
 def test_restart_resumes_at_the_acknowledged_offset(tmp_path):
-    log = tmp_path / "mail.log"
-    write(log, "r1", "r2")
-    registry = Registry(tmp_path / "registry.json")
-    tailer = make_tailer(tmp_path, registry)
-    assert drain(tailer) == [b"r1", b"r2"]
-    tailer.close()
-    registry.save()
+    log = shipped_then_stopped(tmp_path, "r1", "r2")
     write(log, "r3")
     assert drain(make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"))) == [b"r3"]
 
@@ -176,13 +176,7 @@ def test_registry_is_written_atomically_and_read_back(tmp_path):
 
 
 def test_a_copytruncate_while_down_is_finished_from_the_copy(tmp_path):
-    log = tmp_path / "mail.log"
-    write(log, "c1", "c2")
-    registry = Registry(tmp_path / "registry.json")
-    first = make_tailer(tmp_path, registry, pattern="mail.log")
-    assert drain(first) == [b"c1", b"c2"]
-    first.close()
-    registry.save()
+    log = shipped_then_stopped(tmp_path, "c1", "c2")
     write(log, "c3")
     shutil.copy(log, tmp_path / "mail.log.1")
     log.write_text("")

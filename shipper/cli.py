@@ -634,7 +634,9 @@ def run(config: ConfigOption) -> None:
     Offsets are kept in a registry that only advances once the output has confirmed the lines, so a crash
     or restart re-sends at most the unconfirmed tail, which idempotent event ids make harmless.
     """
-    from shipper.elastic.connection import ConnectionSettingsError
+    from elasticsearch import ApiError
+
+    from shipper.elastic.connection import ConnectionSettingsError, describe_error
     from shipper.run.registry import RegistryError
     from shipper.run.service import Service
 
@@ -644,6 +646,9 @@ def run(config: ConfigOption) -> None:
     except (ConnectionSettingsError, RegistryError) as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
+    except ApiError as exc:  # refused for good, e.g. setup without the privileges it needs
+        _error(f"Elasticsearch: {describe_error(exc)}")
+        raise typer.Exit(EXIT_FAILED) from None
     raise typer.Exit(status)
 
 

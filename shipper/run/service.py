@@ -130,18 +130,36 @@ class Service:
         )  # fmt: skip
         client = connection.client()
         if es.setup:
-            from shipper.elastic.setup import run_setup
-            from shipper.elastic.templates import LifecycleAges
-
-            report = run_setup(client, LifecycleAges())
-            for note in report.notes:
-                self.log(f"setup: {note}")
+            self._setup(client, es.max_backoff)
         settings = BulkSettings(
             max_docs=es.batch_size, max_bytes=int(es.batch_mb * 1024 * 1024), retry_for=None,
             max_backoff=es.max_backoff, queue_batches=self.config.queue_batches,
         )  # fmt: skip
         writer = BulkWriter(client, settings, es.namespace, on_retry=lambda m: self.log(f"warning: {m}"))
         return ElasticsearchOutput(writer, ack=_ack)
+
+    def _setup(self, client: Any, max_backoff: float) -> None:
+        """Install the templates; a cluster not up yet (shipper started at boot before it) is waited for."""
+        from elasticsearch import ApiError, TransportError
+
+        from shipper.elastic.connection import describe_error
+        from shipper.elastic.setup import run_setup
+        from shipper.elastic.templates import LifecycleAges
+
+        backoff = 0.5
+        while not self.stopping.is_set():
+            try:
+                report = run_setup(client, LifecycleAges())
+            except (TransportError, ApiError) as exc:
+                if isinstance(exc, ApiError) and exc.status_code not in (429, 500, 502, 503, 504):
+                    raise
+                self.log(f"warning: setup: {describe_error(exc)}; retrying in {backoff:g}s")
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+                continue
+            for note in report.notes:
+                self.log(f"setup: {note}")
+            return
 
     def _namespace(self) -> str:
         es = self.config.output.elasticsearch
@@ -189,12 +207,12 @@ class Service:
     # --- the loop ------------------------------------------------------------------------------------
     def run(self) -> int:
         registry = Registry.load(self.config.registry.path)
+        self._install_signals()
         output = self.output = self._output()
         tailer = self._tailer(registry)
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
         metrics = self._metrics(output, tailer)
-        self._install_signals()
         last_save = last_status = time.monotonic()
         next_scan = 0.0
         lines_at_status = 0

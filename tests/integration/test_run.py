@@ -403,3 +403,16 @@ def test_the_example_config_ships_the_samples_with_the_ids_ingest_gives(es, es_u
                             run_ns, "--json"], capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     summary = json.loads(again.stdout.strip().splitlines()[-1])
     assert summary["indexed"] == 0 and summary["already_present"] == total
+
+
+def test_started_before_elasticsearch_it_waits_and_stops_cleanly(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"".join(generated_lines(5, seed=26)))
+    shipper = Shipper(tmp_path, f"http://127.0.0.1:{free_port()}", "early", [str(log)])
+    shipper.start()
+    deadline = time.monotonic() + 20
+    while "retrying" not in shipper.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert shipper.alive(), shipper.log()
+    assert "warning: setup:" in shipper.log() and "Connection refused" in shipper.log()
+    assert shipper.stop(timeout=20) == 0

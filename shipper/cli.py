@@ -598,6 +598,69 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
         typer.echo(f"{name.replace('_', ' '):<{width}}  {value}")
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper transactions /var/log/mail.log /var/log/mail.log.1.gz > transactions.ndjson\n\n"
+        "  shipper transactions samples/postfix/mail.log | jq 'select(.mail.status != \"sent\")'"
+    )
+)
+def transactions(
+    files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); '-' = stdin.")],
+    timezone: Annotated[
+        str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
+    ] = "local",
+    reference_date: Annotated[
+        str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
+    ] = None,
+    ttl_hours: Annotated[
+        float, typer.Option(min=0.01, help="Emit a message not seen for this long (log time) as incomplete.")
+    ] = 144.0,
+) -> None:
+    """One JSON document per message: every queue ID of its chain, sender, each recipient's fate, deferrals.
+
+    Lines are joined by host and queue ID, across content-filter hops and into bounce notifications
+    (linked to their parent). Messages still open at the end of the input are printed last, tagged
+    `incomplete`.
+    """
+    import orjson
+
+    from shipper.enrich.correlate import Correlator
+    from shipper.parse.packs import load_packs
+    from shipper.parse.parser import Parser
+    from shipper.parse.reader import open_inputs, read_lines
+    from shipper.parse.reader import reference_date as file_reference
+
+    try:
+        reference = _reference(reference_date)
+        parser = Parser(timezone=timezone)
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    failed: list[str] = []
+    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600)
+    out = sys.stdout.buffer
+    try:
+        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
+            parser.set_reference(reference or file_reference(path))
+            try:
+                for text, tags in read_lines(stream):
+                    event, _key = parser.parse_doc(text, tags or None)
+                    for tx in correlator.feed(event):
+                        out.write(orjson.dumps(tx.doc(), option=orjson.OPT_APPEND_NEWLINE))
+            except (OSError, EOFError, ValueError) as exc:
+                failed.append(f"{path}: unreadable ({exc}); the lines before were used")
+        for tx in correlator.finish():
+            out.write(orjson.dumps(tx.doc(), option=orjson.OPT_APPEND_NEWLINE))
+        out.flush()
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise typer.Exit(EXIT_OK) from None
+    for problem in failed:
+        _error(problem)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The YAML configuration (see examples/shipper.yml).")
 ]

@@ -89,6 +89,19 @@ class Rule(_Strict):
     examples: list[Example] = Field(min_length=1)
 
 
+CorrelationRole = Literal["client", "header", "envelope", "delivery", "expired", "removed", "bounce", "rejected"]
+
+
+class CorrelationSpec(_Strict):
+    """How a pack's events join into message transactions (shipper/enrich/correlate.py): the field that
+    holds the queue ID, and the role of each `event.action` in a message's life."""
+
+    key: str = "email.local_id"
+    roles: dict[str, CorrelationRole]
+    local_relays: list[str] = ["127.0.0.1", "::1", "localhost"]  # a delivery to these that is queued
+    # under a new ID is a hop through a content filter, not the recipient's fate
+
+
 class Pack(_Strict):
     source: str = Field(pattern=r"^[a-z0-9_]+$")
     dataset: str = Field(pattern=r"^mail\.[a-z0-9_]+$")
@@ -98,6 +111,7 @@ class Pack(_Strict):
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)
     multiline: MultilineSpec | None = None  # events spanning lines (see shipper/parse/multiline.py)
+    correlation: CorrelationSpec | None = None  # message transactions (see shipper/enrich/correlate.py)
     rules: list[Rule] = Field(min_length=1)
     path: Path | None = Field(default=None, exclude=True)
 

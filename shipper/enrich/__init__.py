@@ -1,0 +1,1 @@
+"""Enrichment across lines: queue-ID correlation into message transactions."""

@@ -1,0 +1,286 @@
+"""Join the lines of one message into a transaction, streaming, by host and queue ID.
+
+What each line means for a message comes from its pack (`correlation.roles`: the role of each
+`event.action`), so the same machinery serves every MTA whose pack declares it. A transaction:
+
+- opens at the first line of a queue ID not currently open (a queue ID reused after `removed` opens a
+  new transaction: Postfix recycles IDs);
+- gathers the client (address, name, SASL user), message-id, envelope sender, size, and each recipient's
+  latest attempt (status, dsn, relay, delay, response), counting deferrals and their reasons;
+- follows a content filter: a delivery to a local relay (`local_relays`) answered `queued as NEWID` is a
+  hop, and NEWID joins the same transaction (as does a queue ID whose smtpd line names this one as its
+  XFORWARD `orig_queue_id`); a bounce notification's new queue ID is linked to its parent;
+- closes when every queue ID of the chain was `removed` (or a cleanup/milter reject or discard ended
+  it), and is then emitted complete; one not seen for `ttl` seconds of log time is emitted incomplete,
+  and so are those still open when the input ends. Memory holds only open transactions.
+
+Lines arriving slightly out of order (a delivery logged before `from=`) are fine: fields fill in
+whatever order they come, and a transaction closes only when its removal is seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shipper.parse.packs import CorrelationSpec, Pack
+
+FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded"}
+
+
+@dataclass
+class Recipient:
+    address: str
+    status: str = "deferred"
+    dsn: str | None = None
+    relay: str | None = None
+    delay: float | None = None
+    response: str | None = None
+    orig_to: str | None = None
+
+    def doc(self) -> dict[str, Any]:
+        out = {"address": self.address, "status": self.status, "dsn": self.dsn, "relay": self.relay,
+               "delay": self.delay, "response": self.response, "orig_to": self.orig_to}  # fmt: skip
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass
+class Transaction:
+    host: str
+    instance: str
+    dataset: str
+    ids: list[str]
+    start: str
+    end: str
+    removed: set[str] = field(default_factory=set)
+    message_id: str | None = None
+    sender: str | None = None
+    size: int | None = None
+    nrcpt: int | None = None
+    client_ip: str | None = None
+    client_domain: str | None = None
+    user: str | None = None
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    deferrals: int = 0
+    deferral_reasons: list[str] = field(default_factory=list)
+    parent: str | None = None
+    ended_by: str | None = None  # rejected / discarded: the message never reached the queue manager
+    expired: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.ended_by is not None or set(self.ids) <= self.removed
+
+    def status(self) -> str:
+        if self.ended_by:
+            return self.ended_by
+        fates = {r.status for r in self.recipients.values()}
+        if not fates:
+            return "expired" if self.expired else "queued" if not self.complete else "removed"
+        if len(fates) == 1:
+            return next(iter(fates))
+        return "deferred" if "deferred" in fates and not self.complete else "partial"
+
+    def doc_id(self) -> str:
+        """Stable across re-runs of the same logs: host, instance, first queue ID and when it appeared."""
+        key = f"{self.host}\0{self.instance}\0{self.ids[0]}\0{self.start}".encode()
+        return hashlib.blake2b(key, digest_size=16).hexdigest()
+
+    def doc(self) -> dict[str, Any]:
+        status = self.status()
+        doc: dict[str, Any] = {
+            "@timestamp": self.start,
+            "event": {"start": self.start, "end": self.end, "duration": _nanoseconds(self.start, self.end),
+                      "dataset": self.dataset,
+                      "outcome": "success" if status == "sent" else "failure" if self.complete else "unknown"},
+            "host": {"hostname": self.host},
+            "email": {"local_id": list(self.ids), "to": {"address": list(self.recipients)}},
+            "mail": {"instance": self.instance, "status": status, "complete": self.complete,
+                     "deferrals": self.deferrals, "recipients": [r.doc() for r in self.recipients.values()]},
+        }  # fmt: skip
+        if self.deferral_reasons:
+            doc["mail"]["deferral_reasons"] = list(self.deferral_reasons)
+        if self.message_id is not None:
+            doc["email"]["message_id"] = self.message_id
+        if self.sender is not None:
+            doc["email"]["from"] = {"address": [self.sender]}
+        if self.size is not None:
+            doc["mail"]["size"] = self.size
+        if self.nrcpt is not None:
+            doc["mail"]["nrcpt"] = self.nrcpt
+        if self.parent is not None:
+            doc["mail"]["parent_local_id"] = self.parent
+        source = {k: v for k, v in (("ip", self.client_ip), ("domain", self.client_domain)) if v}
+        if source:
+            doc["source"] = source
+        if self.user:
+            doc["user"] = {"name": self.user}
+        if not self.complete:
+            doc["tags"] = ["incomplete"]
+        return doc
+
+
+def _nanoseconds(start: str, end: str) -> int:
+    return int((_parse(end) - _parse(start)).total_seconds() * 1_000_000_000)
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def _get(event: dict[str, Any], dotted: str) -> Any:
+    node: Any = event
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and value else value
+
+
+class Correlator:
+    def __init__(self, packs: tuple[Pack, ...], ttl: float = 6 * 86400, max_open: int = 1_000_000) -> None:
+        self.specs: dict[str, CorrelationSpec] = {p.dataset: p.correlation for p in packs if p.correlation}
+        self.ttl = ttl
+        self.max_open = max_open
+        self.open: dict[tuple[str, str, str], Transaction] = {}  # (host, instance, queue id) -> transaction
+        self.seen = 0
+        self.latest = ""
+
+    def feed(self, event: dict[str, Any]) -> list[Transaction]:
+        """Take one parsed event; return the transactions it completed (or evicted)."""
+        dataset = _get(event, "event.dataset")
+        spec = self.specs.get(dataset) if isinstance(dataset, str) else None
+        if spec is None:
+            return []
+        role = spec.roles.get(_get(event, "event.action") or "")
+        qid = _first(_get(event, spec.key))
+        stamp = event.get("@timestamp")
+        if role is None or not isinstance(qid, str) or not isinstance(stamp, str):
+            return []
+        self.latest = max(self.latest, stamp)
+        host = _get(event, "host.hostname") or ""
+        instance = _get(event, "mail.instance") or ""
+        key = (host, instance, qid)
+        tx = self.open.get(key)
+        if tx is None:
+            parent = _get(event, "mail.orig_queue_id")  # re-injected after a filter, XFORWARD names the original
+            tx = self.open.get((host, instance, parent)) if isinstance(parent, str) else None
+            if tx is not None:
+                self._link(tx, key)
+            else:
+                tx = Transaction(host, instance, dataset, [qid], stamp, stamp)
+                self.open[key] = tx
+        tx.end = max(tx.end, stamp)
+        tx.start = min(tx.start, stamp)
+        done = self._apply(tx, role, event, spec, key)
+        self.seen += 1
+        if self.seen % 10_000 == 0 or len(self.open) > self.max_open:
+            done += self.evict()
+        return done
+
+    def _link(self, tx: Transaction, key: tuple[str, str, str]) -> None:
+        if key[2] not in tx.ids:
+            tx.ids.append(key[2])
+        self.open[key] = tx
+
+    def _apply(self, tx: Transaction, role: str, event: dict[str, Any], spec: CorrelationSpec,
+               key: tuple[str, str, str]) -> list[Transaction]:  # fmt: skip
+        if role == "client":
+            tx.client_ip = tx.client_ip or _get(event, "source.ip")
+            tx.client_domain = tx.client_domain or _get(event, "source.domain")
+            tx.user = tx.user or _get(event, "user.name")
+            if tx.sender is None and _first(_get(event, "email.from.address")) is not None:
+                tx.sender = _first(_get(event, "email.from.address"))
+        elif role == "header":
+            tx.message_id = tx.message_id or _get(event, "email.message_id")
+        elif role == "envelope":
+            sender = _first(_get(event, "email.from.address"))
+            if sender is not None and (tx.sender is None or key[2] == tx.ids[0]):
+                tx.sender = sender
+            tx.size = _get(event, "mail.size") if tx.size is None else tx.size
+            tx.nrcpt = _get(event, "mail.nrcpt") if tx.nrcpt is None else tx.nrcpt
+        elif role == "delivery":
+            self._delivery(tx, event, spec)
+        elif role == "expired":
+            tx.expired = True
+            for recipient in tx.recipients.values():
+                if recipient.status == "deferred":
+                    recipient.status = "expired"
+        elif role == "bounce":
+            child = _get(event, "mail.bounce.queue_id")
+            if isinstance(child, str):  # its cleanup line may already have opened it
+                notification = self.open.get((key[0], key[1], child))
+                if notification is None:
+                    notification = Transaction(key[0], key[1], tx.dataset, [child], event["@timestamp"],
+                                               event["@timestamp"])  # fmt: skip
+                    self.open[(key[0], key[1], child)] = notification
+                notification.parent = tx.ids[0]
+        elif role == "rejected":
+            action = _get(event, "mail.reject.action") or _get(event, "mail.milter.action")
+            if action in ("reject", "discard"):
+                tx.ended_by = "rejected" if action == "reject" else "discarded"
+                for address in _get(event, "email.to.address") or []:
+                    tx.recipients.setdefault(address, Recipient(address)).status = tx.ended_by
+        elif role == "removed":
+            tx.removed.add(key[2])
+        if tx.complete:
+            return self._close(tx)
+        return []
+
+    def _delivery(self, tx: Transaction, event: dict[str, Any], spec: CorrelationSpec) -> None:
+        address = _first(_get(event, "email.to.address"))
+        if not isinstance(address, str):
+            return
+        status = _get(event, "mail.status") or "deferred"
+        relay = _get(event, "mail.relay") or ""
+        queued_as = _get(event, "mail.queued_as")
+        hop = status == "sent" and isinstance(queued_as, str) and any(r in relay for r in spec.local_relays)
+        if hop:  # through a content filter: the message goes on under its new queue ID
+            self._link(tx, (tx.host, tx.instance, queued_as))
+            return
+        recipient = tx.recipients.setdefault(address, Recipient(address))
+        recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
+        recipient.dsn = _get(event, "mail.dsn")
+        recipient.relay = relay or None
+        recipient.delay = _get(event, "mail.delay")
+        recipient.response = _get(event, "mail.response")
+        recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
+        if status == "deferred":
+            tx.deferrals += 1
+            reason = recipient.response
+            if reason and reason not in tx.deferral_reasons and len(tx.deferral_reasons) < 20:
+                tx.deferral_reasons.append(reason)
+
+    def _close(self, tx: Transaction) -> list[Transaction]:
+        for qid in tx.ids:
+            if self.open.get((tx.host, tx.instance, qid)) is tx:
+                del self.open[(tx.host, tx.instance, qid)]
+        return [tx]
+
+    def evict(self) -> list[Transaction]:
+        """Transactions not seen for `ttl` seconds of log time (or the oldest, past `max_open`)."""
+        if not self.latest:
+            return []
+        now = _parse(self.latest)
+        stale = {id(tx): tx for tx in self.open.values() if (now - _parse(tx.end)).total_seconds() > self.ttl}
+        if len(self.open) - len(stale) > self.max_open:
+            by_age = sorted({id(t): t for t in self.open.values()}.values(), key=lambda t: t.end)
+            for tx in by_age[: len(self.open) - self.max_open]:
+                stale[id(tx)] = tx
+        out = []
+        for tx in stale.values():
+            out += self._close(tx)
+        return out
+
+    def finish(self) -> Iterator[Transaction]:
+        """The input ended: everything still open, oldest first (incomplete: in flight or cut off)."""
+        unique = {id(tx): tx for tx in self.open.values()}
+        self.open.clear()
+        yield from sorted(unique.values(), key=lambda t: t.start)

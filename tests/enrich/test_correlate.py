@@ -1,0 +1,150 @@
+"""Queue-ID correlation on hand-written Postfix logs whose truth is known line by line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from shipper.enrich.correlate import Correlator
+from shipper.parse.packs import load_packs
+from shipper.parse.parser import Parser
+
+LOG = """\
+Nov 28 10:00:00 mx postfix/smtpd[10]: 1A2B3C4D01: client=mail.example.org[192.0.2.10]
+Nov 28 10:00:00 mx postfix/cleanup[11]: 1A2B3C4D01: message-id=<a1@example.org>
+Nov 28 10:00:01 mx postfix/qmgr[12]: 1A2B3C4D01: from=<alice@example.org>, size=1200, nrcpt=2 (queue active)
+Nov 28 10:00:02 mx postfix/smtp[13]: 1A2B3C4D01: to=<bob@remote.test>, relay=mx.remote.test[203.0.113.5]:25, delay=1.2, delays=0.1/0/1/0.1, dsn=4.4.1, status=deferred (connect to mx.remote.test[203.0.113.5]:25: Connection timed out)
+Nov 28 10:00:02 mx postfix/smtp[13]: 1A2B3C4D01: to=<carol@other.test>, relay=mx.other.test[198.51.100.7]:25, delay=1.3, delays=0.1/0/0.2/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 77XYZ)
+Nov 28 10:00:03 mx postfix/smtpd[20]: 1A2B3C4D02: client=mail-wr1-f54.google.com[209.85.221.54]
+Nov 28 10:00:03 mx postfix/cleanup[11]: 1A2B3C4D02: message-id=<b2@gmail.com>
+Nov 28 10:00:03 mx postfix/qmgr[12]: 1A2B3C4D02: from=<noreply@gmail.com>, size=5000, nrcpt=1 (queue active)
+Nov 28 10:00:04 mx postfix/amavis/smtpd[21]: 1A2B3C4D03: client=localhost[127.0.0.1], orig_queue_id=1A2B3C4D02, orig_client=mail-wr1-f54.google.com[209.85.221.54]
+Nov 28 10:00:04 mx postfix/smtp[22]: 1A2B3C4D02: to=<grace@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0.1/0/0.01/0.9, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 1A2B3C4D03)
+Nov 28 10:00:04 mx postfix/qmgr[12]: 1A2B3C4D02: removed
+Nov 28 10:00:05 mx postfix/lmtp[23]: 1A2B3C4D03: to=<grace@example.com>, relay=mail.example.com[private/dovecot-lmtp], delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 <grace@example.com> Saved)
+Nov 28 10:00:04 mx postfix/qmgr[12]: 1A2B3C4D03: from=<noreply@gmail.com>, size=5400, nrcpt=1 (queue active)
+Nov 28 10:00:05 mx postfix/qmgr[12]: 1A2B3C4D03: removed
+Nov 28 10:10:00 mx postfix/smtp[13]: 1A2B3C4D01: to=<bob@remote.test>, relay=mx.remote.test[203.0.113.5]:25, delay=600, delays=599/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+Nov 28 10:10:00 mx postfix/qmgr[12]: 1A2B3C4D01: removed
+Nov 28 10:20:00 mx postfix/qmgr[12]: 1A2B3C4D04: from=<dave@example.com>, size=900, nrcpt=1 (queue active)
+Nov 28 10:20:01 mx postfix/smtp[13]: 1A2B3C4D04: to=<gone@nowhere.test>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.3, status=deferred (Host or domain name not found. Name service error for name=nowhere.test type=MX: Host not found, try again)
+Nov 28 11:20:00 mx postfix/qmgr[12]: 1A2B3C4D04: from=<dave@example.com>, status=expired, returned to sender
+Nov 28 11:20:00 mx postfix/cleanup[11]: 1A2B3C4D05: message-id=<20261128112000.1A2B3C4D05@mx.example.com>
+Nov 28 11:20:00 mx postfix/bounce[30]: 1A2B3C4D04: sender non-delivery notification: 1A2B3C4D05
+Nov 28 11:20:00 mx postfix/qmgr[12]: 1A2B3C4D04: removed
+Nov 28 11:20:00 mx postfix/qmgr[12]: 1A2B3C4D05: from=<>, size=2500, nrcpt=1 (queue active)
+Nov 28 11:20:01 mx postfix/local[31]: 1A2B3C4D05: to=<dave@example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Nov 28 11:20:01 mx postfix/qmgr[12]: 1A2B3C4D05: removed
+Nov 28 12:00:00 mx postfix/qmgr[12]: 1A2B3C4D01: from=<reuse@example.org>, size=10, nrcpt=1 (queue active)
+Nov 28 12:00:01 mx postfix/smtp[13]: 1A2B3C4D01: to=<x@remote.test>, relay=mx.remote.test[203.0.113.5]:25, delay=1, delays=0/0/0.5/0.5, dsn=5.1.1, status=bounced (host mx.remote.test[203.0.113.5] said: 550 5.1.1 unknown user (in reply to RCPT TO command))
+Nov 28 12:00:01 mx postfix/qmgr[12]: 1A2B3C4D01: removed
+Nov 28 12:30:00 mx postfix/qmgr[12]: 1A2B3C4D06: from=<stuck@example.org>, size=10, nrcpt=1 (queue active)
+Nov 28 12:30:01 mx postfix/smtp[13]: 1A2B3C4D06: to=<y@remote.test>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to mx.remote.test[203.0.113.5]:25: Connection refused)
+"""
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs())
+    done = []
+    for line in LOG.splitlines():
+        done += correlator.feed(parser.parse_doc(line)[0])
+    done += list(correlator.finish())
+    return {tuple(t.ids): t for t in done}, done
+
+
+def test_every_message_is_one_transaction(transactions):
+    by_ids, done = transactions
+    assert sorted(by_ids) == [("1A2B3C4D01",), ("1A2B3C4D02", "1A2B3C4D03"), ("1A2B3C4D04",), ("1A2B3C4D05",),
+                              ("1A2B3C4D06",)]  # fmt: skip
+    assert len(done) == 6  # 1A2B3C4D01 twice: the queue ID was reused after `removed`
+
+
+def test_a_deferral_then_delivery_and_a_second_recipient(transactions):
+    _, done = transactions
+    first = done[[t.ids for t in done].index(["1A2B3C4D01"])]
+    doc = first.doc()
+    assert doc["email"]["from"]["address"] == ["alice@example.org"]
+    assert doc["email"]["message_id"] == "a1@example.org"
+    assert doc["source"] == {"ip": "192.0.2.10", "domain": "mail.example.org"}
+    assert {r["address"]: r["status"] for r in doc["mail"]["recipients"]} == {
+        "bob@remote.test": "sent", "carol@other.test": "sent"}  # fmt: skip
+    assert doc["mail"]["deferrals"] == 1 and doc["mail"]["status"] == "sent" and doc["mail"]["complete"]
+    assert doc["mail"]["deferral_reasons"] == ["connect to mx.remote.test[203.0.113.5]:25: Connection timed out"]
+    assert doc["event"]["duration"] == 600 * 10**9
+
+
+def test_a_content_filter_hop_is_one_transaction_with_both_queue_ids(transactions):
+    by_ids, _ = transactions
+    doc = by_ids[("1A2B3C4D02", "1A2B3C4D03")].doc()
+    assert doc["email"]["local_id"] == ["1A2B3C4D02", "1A2B3C4D03"]  # original first
+    assert doc["source"]["ip"] == "209.85.221.54"  # the original client, not the filter's localhost
+    assert doc["mail"]["recipients"] == [{"address": "grace@example.com", "status": "sent", "dsn": "2.0.0",
+        "relay": "mail.example.com[private/dovecot-lmtp]", "delay": 0.1,
+        "response": "250 2.0.0 <grace@example.com> Saved"}]  # fmt: skip
+    assert doc["mail"]["size"] == 5000 and doc["mail"]["complete"]
+
+
+def test_expiry_and_its_bounce_notification_are_linked(transactions):
+    by_ids, _ = transactions
+    expired = by_ids[("1A2B3C4D04",)].doc()
+    assert expired["mail"]["status"] == "expired"
+    assert expired["mail"]["recipients"][0]["status"] == "expired"
+    notification = by_ids[("1A2B3C4D05",)].doc()
+    assert notification["mail"]["parent_local_id"] == "1A2B3C4D04"
+    assert notification["email"]["from"]["address"] == [""]
+    assert notification["mail"]["status"] == "sent"
+
+
+def test_a_reused_queue_id_starts_a_new_transaction_with_its_own_id(transactions):
+    _, done = transactions
+    reused = [t for t in done if t.ids == ["1A2B3C4D01"]]
+    assert [t.doc()["email"]["from"]["address"] for t in reused] == [["alice@example.org"], ["reuse@example.org"]]
+    assert reused[1].doc()["mail"]["status"] == "bounced"
+    assert reused[0].doc_id() != reused[1].doc_id()
+
+
+def test_a_message_still_queued_at_the_end_is_incomplete(transactions):
+    by_ids, _ = transactions
+    doc = by_ids[("1A2B3C4D06",)].doc()
+    assert doc["mail"]["complete"] is False and doc["tags"] == ["incomplete"]
+    assert doc["mail"]["status"] == "deferred"
+
+
+def test_out_of_order_lines_still_fill_the_transaction(transactions):
+    by_ids, _ = transactions
+    # 1A2B3C4D03's delivery was logged before its qmgr from= line
+    assert by_ids[("1A2B3C4D02", "1A2B3C4D03")].doc()["email"]["from"]["address"] == ["noreply@gmail.com"]
+
+
+def test_ttl_evicts_what_was_never_closed():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs(), ttl=3600)
+    correlator.feed(
+        parser.parse_doc("Nov 28 01:00:00 mx postfix/qmgr[1]: 1A2B3C4D09: from=<a@b>, size=1, nrcpt=1 (queue active)")[
+            0
+        ]
+    )
+    correlator.feed(
+        parser.parse_doc("Nov 28 05:00:00 mx postfix/qmgr[1]: 1A2B3C4D08: from=<a@b>, size=1, nrcpt=1 (queue active)")[
+            0
+        ]
+    )
+    evicted = correlator.evict()
+    assert [t.ids for t in evicted] == [["1A2B3C4D09"]] and not evicted[0].complete
+
+
+def test_documents_fit_the_transaction_mappings(transactions):
+    from shipper.parse.event import flatten
+    from shipper.schema.mappings import transaction_fields
+
+    fields = transaction_fields()
+    _, done = transactions
+    for tx in done:
+        flat = flatten(tx.doc())
+        unknown = [name for name in flat if name not in fields and not name.startswith("mail.recipients")]
+        assert unknown == []
+        for recipient in tx.doc()["mail"]["recipients"]:
+            assert {f"mail.recipients.{k}" for k in recipient} <= set(fields)

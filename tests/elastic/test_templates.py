@@ -170,8 +170,8 @@ def test_a_field_that_is_also_an_object_is_refused():
     from shipper.schema.fields import FieldDef
 
     fields = {
-        "mail.reason": FieldDef(name="mail.reason", type="text", description="x"),
-        "mail.reason.category": FieldDef(name="mail.reason.category", type="keyword", description="x"),
+        "mail.hop": FieldDef(name="mail.hop", type="keyword", description="x"),
+        "mail.hop.count": FieldDef(name="mail.hop.count", type="long", description="x"),
     }
     with pytest.raises(ValueError, match="both a field and an object"):
         properties(fields)

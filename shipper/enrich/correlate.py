@@ -69,6 +69,7 @@ class Transaction:
     parent: str | None = None
     ended_by: str | None = None  # rejected / discarded: the message never reached the queue manager
     expired: bool = False
+    reason: tuple[str, str | None] | None = None  # category and hint of the latest failure
 
     @property
     def complete(self) -> bool:
@@ -113,6 +114,8 @@ class Transaction:
             doc["mail"]["nrcpt"] = self.nrcpt
         if self.parent is not None:
             doc["mail"]["parent_local_id"] = self.parent
+        if self.reason is not None and status != "sent":
+            doc["mail"]["reason"] = {"category": self.reason[0], **({"hint": self.reason[1]} if self.reason[1] else {})}
         source = {k: v for k, v in (("ip", self.client_ip), ("domain", self.client_domain)) if v}
         if source:
             doc["source"] = source
@@ -252,6 +255,9 @@ class Correlator:
         recipient.delay = _get(event, "mail.delay")
         recipient.response = _get(event, "mail.response")
         recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
+        category = _get(event, "mail.reason.category")
+        if status != "sent" and isinstance(category, str):
+            tx.reason = (category, _get(event, "mail.reason.hint"))
         if status == "deferred":
             tx.deferrals += 1
             reason = recipient.response

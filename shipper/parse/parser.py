@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from shipper.enrich.reasons import annotate, annotate_flat
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler
 from shipper.parse.envelope import Envelope, EnvelopeParser
 from shipper.parse.event import nest
@@ -241,11 +242,11 @@ class Parser:
                     if fast is None:
                         fast = self._assembler(route, m.lastgroup)  # type: ignore[arg-type]
                     if fast[0] is not None:
-                        return fast[0](plain, line, m, tags), fast[1]
+                        return annotate(fast[0](plain, line, m, tags)), fast[1]
         if env is None and plain is not None:
             env = Envelope(*plain)
         parsed = self._parse(line, env, tags)
-        return nest(parsed.fields), (parsed.dataset, parsed.rule)
+        return annotate(nest(parsed.fields)), (parsed.dataset, parsed.rule)
 
     def _assembler(self, route: _Route, name: str) -> tuple[Assembler | None, tuple[str, str | None]]:
         compiled = route.matcher.rules[name]
@@ -264,7 +265,9 @@ class Parser:
 
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
         """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""
-        return self._parse(line, self.envelope.parse(line), tags)
+        parsed = self._parse(line, self.envelope.parse(line), tags)
+        annotate_flat(parsed.fields)
+        return parsed
 
     def _parse(self, line: str, env: Envelope | None, tags: list[str] | None) -> Parsed:
         out: dict[str, Any] = {}

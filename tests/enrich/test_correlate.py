@@ -111,6 +111,7 @@ def test_a_message_still_queued_at_the_end_is_incomplete(transactions):
     doc = by_ids[("1A2B3C4D06",)].doc()
     assert doc["mail"]["complete"] is False and doc["tags"] == ["incomplete"]
     assert doc["mail"]["status"] == "deferred"
+    assert doc["mail"]["reason"]["category"] == "connection refused"
 
 
 def test_out_of_order_lines_still_fill_the_transaction(transactions):
@@ -148,3 +149,17 @@ def test_documents_fit_the_transaction_mappings(transactions):
         assert unknown == []
         for recipient in tx.doc()["mail"]["recipients"]:
             assert {f"mail.recipients.{k}" for k in recipient} <= set(fields)
+
+
+def test_a_smarthost_demanding_sasl_gets_its_diagnosis():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs())
+    for line in [
+        "Nov 28 09:00:00 mx postfix/qmgr[1]: 5E6F7A8B90: from=<app@example.com>, size=300, nrcpt=1 (queue active)",
+        "Nov 28 09:00:01 mx postfix/smtp[2]: 5E6F7A8B90: to=<client@example.net>, relay=smtp.sendgrid.net[167.89.115.79]:587, delay=1.1, delays=0.01/0/0.9/0.2, dsn=5.7.0, status=deferred (host smtp.sendgrid.net[167.89.115.79] said: 530 5.7.0 Authentication Required (in reply to MAIL FROM command))",
+    ]:
+        correlator.feed(parser.parse_doc(line)[0])
+    (tx,) = list(correlator.finish())
+    doc = tx.doc()
+    assert doc["mail"]["status"] == "deferred" and doc["mail"]["reason"]["category"] == "relay authentication"
+    assert "smtp_sasl_password_maps" in doc["mail"]["reason"]["hint"]

@@ -579,9 +579,10 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
     figures = {
         "files": summary.files,
         "lines_read": summary.lines,
+        "transactions": summary.transactions,
         "parsed": summary.parsed,
         "unparsed": summary.lines - summary.parsed,
-        "indexed": bulk.indexed,
+        "indexed": bulk.indexed - summary.transactions,
         "already_present": bulk.already_present,
         "dead_lettered": bulk.dead_lettered,
         "failed": bulk.failed,

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, Transaction, enrich
 from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
 from shipper.parse.multiline import Grouped, Grouper
@@ -63,6 +64,7 @@ class IngestSummary:
     coverage: Coverage = field(default_factory=Coverage)
     unreadable: list[str] = field(default_factory=list)
     bulk: BulkStats = field(default_factory=BulkStats)
+    transactions: int = 0  # message transaction documents written to mail-transactions-<namespace>
 
     @property
     def lines(self) -> int:
@@ -74,9 +76,9 @@ class IngestSummary:
 
     @property
     def accounted(self) -> bool:
-        """Every line read has exactly one outcome."""
+        """Every line read (and every transaction document) has exactly one outcome."""
         bulk = self.bulk
-        return bulk.indexed + bulk.already_present + bulk.dead_lettered + bulk.failed == self.lines
+        return bulk.indexed + bulk.already_present + bulk.dead_lettered + bulk.failed == self.lines + self.transactions
 
     @property
     def ok(self) -> bool:
@@ -135,20 +137,39 @@ def ingest_inputs(
     namespace: str,
     output: ElasticsearchOutput,
     on_block: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
+    correlate: bool = True,
 ) -> IngestSummary:
     summary = IngestSummary()
     parser = Parser(timezone=options.timezone, source=options.source)
     addresser = Addresser(namespace)
     hits = summary.coverage.hits
-    spec = next((p.multiline for p in load_packs() if p.source == options.source), None) if options.source else None
+    packs = load_packs()
+    spec = next((p.multiline for p in packs if p.source == options.source), None) if options.source else None
+    correlator = Correlator(packs) if correlate else None
+    transactions_index = f"mail-transactions-{namespace}"
+
+    def send(doc: dict[str, Any], key: tuple[str, str | None], identity: bytes, offset: int, raw: bytes,
+             file_path: str | None, read_at: str) -> None:  # fmt: skip
+        hits[key] += 1
+        closed: list[Transaction] = []
+        if correlator is not None:
+            closed = correlator.feed(doc)
+            if correlator.current is not None and correlator.current_role in ENRICHED_ROLES:
+                enrich(doc, correlator.current)
+        output.add(addresser.address(doc, key[0], identity, offset, raw, file_path, read_at))
+        for tx in closed:
+            send_transaction(tx)
+
+    def send_transaction(tx: Transaction) -> None:
+        summary.transactions += 1
+        output.add(Pending(transactions_index, tx.doc_id(), orjson.dumps(tx.doc()), op="index"))
 
     def emit_group(group: Grouped, identity: bytes, file_path: str | None, read_at: str) -> None:
         tags = ["multiline"] if group.lines > 1 else []
         if group.cut:
             tags.append("truncated")
         doc, key = parser.parse_doc(decode_line(group.raw, tags), tags or None)
-        hits[key] += 1
-        output.add(addresser.address(doc, key[0], identity, group.offset, group.raw, file_path, read_at))
+        send(doc, key, identity, group.offset, group.raw, file_path, read_at)
 
     for path, stream in inputs:
         grouper = Grouper(spec) if spec is not None else None
@@ -170,8 +191,7 @@ def ingest_inputs(
                             emit_group(group, identity, file_path, read_at)
                         continue
                     doc, key = parser.parse_doc(text, tags or None)
-                    hits[key] += 1
-                    output.add(addresser.address(doc, key[0], identity, offset, raw, file_path, read_at))
+                    send(doc, key, identity, offset, raw, file_path, read_at)
                 read += len(block)
                 on_block(path, stream)
             if grouper is not None and identity is not None:
@@ -181,5 +201,8 @@ def ingest_inputs(
             summary.unreadable.append(
                 f"{file_path or 'stdin'}: unreadable after {read} bytes of data ({exc}); the lines before were sent"
             )
+    if correlator is not None:
+        for tx in correlator.finish():  # still in flight at the end of the input: indexed as incomplete
+            send_transaction(tx)
     summary.bulk = output.close()
     return summary

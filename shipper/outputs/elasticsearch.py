@@ -48,6 +48,7 @@ class Pending:
     id: str
     source: bytes
     token: Any = None
+    op: str = "create"  # "index" for documents that are replaced as they change (message transactions)
 
 
 class Interrupted(Exception):
@@ -133,7 +134,7 @@ class BulkWriter:
                     # the response names only what we read: a fifth of the bytes to receive and decode
                     filter_path=BULK_RESPONSE_FIELDS,
                 ):
-                    info = item["create"]
+                    info = next(iter(item.values()))
                     event = by_id[info["_id"]]
                     done.add(event.id)
                     status = info.get("status", 0)
@@ -206,7 +207,7 @@ def _bulk_lines(events: list[Pending]) -> Iterator[tuple[bytes, bytes]]:
     saves its per-event dict copy and key scan."""
     dumps = orjson.dumps
     for event in events:
-        yield dumps({"create": {"_index": event.index, "_id": event.id}}), event.source
+        yield dumps({event.op: {"_index": event.index, "_id": event.id}}), event.source
 
 
 def _already_expanded(action: tuple[bytes, bytes]) -> tuple[bytes, bytes]:

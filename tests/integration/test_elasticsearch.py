@@ -47,12 +47,23 @@ def count_while_created(es: Any, index: str) -> int:
 
 
 def sample_events() -> list[dict[str, Any]]:
-    """The events the samples give, parsed here: the oracle the cluster's answers are checked against."""
+    """The events the samples give, parsed and enriched here as ingest does (delivery lines carry their
+    message's sender, client, ...): the oracle the cluster's answers are checked against."""
+    from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, enrich
+    from shipper.parse.event import flatten
+    from shipper.parse.packs import load_packs
+
     parser = Parser(timezone="UTC", reference=REFERENCE)
+    correlator = Correlator(load_packs())
     events = []
     for path in SAMPLE_FILES:
         with path.open("rb") as stream:
-            events += [parser.parse(text, tags or None).fields for text, tags in read_lines(stream)]
+            for text, tags in read_lines(stream):
+                doc = parser.parse_doc(text, tags or None)[0]
+                correlator.feed(doc)
+                if correlator.current is not None and correlator.current_role in ENRICHED_ROLES:
+                    enrich(doc, correlator.current)
+                events.append(flatten(doc))
     return events
 
 
@@ -120,9 +131,25 @@ def test_mappings_are_typed_and_strict(ingested: dict[str, Any], es: Any, namesp
     assert props["event"]["properties"]["original"]["index"] is False
 
 
+def test_transactions_land_with_stable_ids_and_reingest_updates_them(ingested, es: Any, es_url: str, namespace: str):
+    index = f"mail-transactions-{namespace}"
+    es.indices.refresh(index=index)
+    before = es.count(index=index)["count"]
+    assert before == ingested["transactions"] > 0
+    mapping = next(iter(es.indices.get_mapping(index=index).body.values()))["mappings"]
+    assert mapping["dynamic"] == "strict"
+    hop = es.search(index=index, query={"term": {"email.local_id": "F7AC86D66C"}})["hits"]["hits"]
+    assert [h["_source"]["email"]["local_id"] for h in hop] == [["092F073FF8", "F7AC86D66C"]]
+    status, _summary, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
+                                    *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    es.indices.refresh(index=index)
+    assert es.count(index=index)["count"] == before  # replaced by _id, never duplicated
+
+
 def test_reingesting_creates_no_duplicates(ingested: dict[str, Any], es: Any, es_url: str, namespace: str, tmp_path):
     before = count(es, f"logs-mail.*-{namespace}")
-    status, again, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
+    status, _summary, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
                                     *PARSE_OPTIONS)  # fmt: skip
     assert status == 0, stderr
     assert again["indexed"] == 0
@@ -175,6 +202,16 @@ def test_stdin_twice_is_indexed_once(es: Any, es_url: str, namespace: str):
             ),
         ),
         ("mail.delay > 5", "mail.delay:>5", lambda e: e.get("mail.delay", 0) > 5),
+        (
+            'email.from.address: "dave@example.com" and mail.status: deferred',
+            'email.from.address:"dave@example.com" AND mail.status:deferred',
+            lambda e: "dave@example.com" in e.get("email.from.address", []) and e.get("mail.status") == "deferred",
+        ),
+        (
+            "mail.reason.category: greylisting",
+            'mail.reason.category:"greylisting"',
+            lambda e: e.get("mail.reason.category") == "greylisting",
+        ),
         ('message: "Greylisted"', 'message:"Greylisted"', lambda e: "Greylisted" in e.get("message", "")),
     ],
 )

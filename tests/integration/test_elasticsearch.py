@@ -149,7 +149,7 @@ def test_transactions_land_with_stable_ids_and_reingest_updates_them(ingested, e
 
 def test_reingesting_creates_no_duplicates(ingested: dict[str, Any], es: Any, es_url: str, namespace: str, tmp_path):
     before = count(es, f"logs-mail.*-{namespace}")
-    status, _summary, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
+    status, again, stderr = shipper("ingest", "samples/", "--es", es_url, "--namespace", namespace, "--json",
                                     *PARSE_OPTIONS)  # fmt: skip
     assert status == 0, stderr
     assert again["indexed"] == 0

@@ -477,6 +477,14 @@ def ingest(
         float, typer.Option(min=0, help="Seconds to keep retrying while Elasticsearch makes no progress.")
     ] = 600.0,
     json_summary: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    with_transactions: Annotated[
+        bool,
+        typer.Option(
+            "--transactions/--no-transactions",
+            help="Join lines into message transactions: index them into mail-transactions-<namespace> and give"
+            " delivery lines their message's sender and client.",
+        ),
+    ] = True,
 ) -> None:
     """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
 
@@ -525,7 +533,7 @@ def ingest(
         with progress:
             summary = ingest_inputs(
                 open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}")),
-                options, namespace, output, progress.update,
+                options, namespace, output, progress.update, correlate=with_transactions,
             )  # fmt: skip
         try:
             client.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True)

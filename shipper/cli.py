@@ -54,6 +54,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+TimezoneOption = Annotated[
+    str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
+]
+ReferenceDateOption = Annotated[
+    str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
+]
+
+
 @app.callback()
 def main_options(
     version: Annotated[
@@ -80,9 +88,7 @@ def parse(
         str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
     ] = None,
     stats: Annotated[bool, typer.Option("--stats", help="Print per-dataset coverage to stderr at the end.")] = False,
-    timezone: Annotated[
-        str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
-    ] = "local",
+    timezone: TimezoneOption = "local",
     reference_date: Annotated[
         str | None,
         typer.Option(
@@ -465,12 +471,8 @@ def ingest(
         str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
     ] = None,
     namespace: Annotated[str, typer.Option(help="Data stream namespace: logs-mail.<source>-<namespace>.")] = "default",
-    timezone: Annotated[
-        str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
-    ] = "local",
-    reference_date: Annotated[
-        str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
-    ] = None,
+    timezone: TimezoneOption = "local",
+    reference_date: ReferenceDateOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per bulk request (at most).")] = 2000,
     batch_mb: Annotated[float, typer.Option(min=0.01, help="Megabytes per bulk request (at most).")] = 8.0,
     retry_for: Annotated[
@@ -616,12 +618,8 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
 )
 def transactions(
     files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); '-' = stdin.")],
-    timezone: Annotated[
-        str, typer.Option(help="Zone for timestamps that carry none: 'local', 'UTC' or an IANA name.")
-    ] = "local",
-    reference_date: Annotated[
-        str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
-    ] = None,
+    timezone: TimezoneOption = "local",
+    reference_date: ReferenceDateOption = None,
     ttl_hours: Annotated[
         float, typer.Option(min=0.01, help="Emit a message not seen for this long (log time) as incomplete.")
     ] = 144.0,

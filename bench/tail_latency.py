@@ -132,7 +132,7 @@ def main() -> None:
         burst_file.write_bytes(b"".join(burst))
         t0 = time.time()
         subprocess.run([sys.executable, "-m", "shipper", "ingest", str(burst_file), "--es", url, "--namespace",
-                        namespace + "i", "--json"], capture_output=True, check=True)  # fmt: skip
+                        namespace + "i", "--json", "--no-transactions"], capture_output=True, check=True)  # fmt: skip
         ingest_seconds = time.time() - t0
 
     latencies = []

@@ -668,6 +668,65 @@ def transactions(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper trace 5E6F7A8B90 /var/log/mail.log /var/log/mail.log.1.gz\n\n"
+        "  shipper trace alice@example.org /var/log/mail.log*\n\n"
+        "  shipper trace '<a1@example.org>' /var/log/maillog"
+    )
+)
+def trace(
+    query: Annotated[str, typer.Argument(help="A queue ID, a Message-ID or an address (sender or recipient).")],
+    files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz).")],
+    timezone: TimezoneOption = "local",
+    reference_date: ReferenceDateOption = None,
+) -> None:
+    """The whole life of a message: every line of every queue ID in its chain, each recipient's fate, and why.
+
+    Exit status 0 when a message was found, 1 when none matched or an input was unreadable.
+    """
+    from shipper.enrich.correlate import Correlator
+    from shipper.enrich.trace import render
+    from shipper.enrich.trace import trace as run_trace
+    from shipper.parse.packs import load_packs
+    from shipper.parse.parser import Parser
+    from shipper.parse.reader import open_inputs, read_lines
+    from shipper.parse.reader import reference_date as file_reference
+
+    try:
+        reference = _reference(reference_date)
+        parser = Parser(timezone=timezone)
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    if any(str(p) == "-" for p in files):
+        _error("trace reads its files twice: give files, not stdin")
+        raise typer.Exit(EXIT_USAGE)
+    failed: list[str] = []
+
+    def events():  # -> Iterator[dict]
+        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
+            parser.set_reference(reference or file_reference(path))
+            try:
+                for text, tags in read_lines(stream):
+                    yield parser.parse_doc(text, tags or None)[0]
+            except (OSError, EOFError, ValueError) as exc:
+                failed.append(f"{path}: unreadable ({exc})")
+
+    found = run_trace(query, events, Correlator(load_packs()))
+    for problem in dict.fromkeys(failed):
+        _error(problem)
+    if not found:
+        _error(f"no message matches {query!r}")
+        raise typer.Exit(EXIT_FAILED)
+    for item in found:
+        for line in render(item):
+            typer.echo(line)
+        typer.echo("")
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="The YAML configuration (see examples/shipper.yml).")
 ]

@@ -8,11 +8,11 @@ import inspect
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
@@ -609,6 +609,35 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
         typer.echo(f"{name.replace('_', ' '):<{width}}  {value}")
 
 
+def _parsed_events(
+    files: list[Path], timezone: str, reference_date: str | None
+) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
+    """A way to parse the files (again, each time it is called), and the list their problems go to; bad
+    options exit at once."""
+    from shipper.parse.parser import Parser
+    from shipper.parse.reader import open_inputs, read_lines
+    from shipper.parse.reader import reference_date as file_reference
+
+    try:
+        reference = _reference(reference_date)
+        parser = Parser(timezone=timezone)
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    failed: list[str] = []
+
+    def events() -> Iterator[dict[str, Any]]:
+        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
+            parser.set_reference(reference or file_reference(path))
+            try:
+                for text, tags in read_lines(stream):
+                    yield parser.parse_doc(text, tags or None)[0]
+            except (OSError, EOFError, ValueError) as exc:
+                failed.append(f"{path}: unreadable ({exc}); the lines before were used")
+
+    return events, failed
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -634,29 +663,14 @@ def transactions(
 
     from shipper.enrich.correlate import Correlator
     from shipper.parse.packs import load_packs
-    from shipper.parse.parser import Parser
-    from shipper.parse.reader import open_inputs, read_lines
-    from shipper.parse.reader import reference_date as file_reference
 
-    try:
-        reference = _reference(reference_date)
-        parser = Parser(timezone=timezone)
-    except ValueError as exc:
-        _error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
-    failed: list[str] = []
+    events, failed = _parsed_events(files, timezone, reference_date)
     correlator = Correlator(load_packs(), ttl=ttl_hours * 3600)
     out = sys.stdout.buffer
     try:
-        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
-            parser.set_reference(reference or file_reference(path))
-            try:
-                for text, tags in read_lines(stream):
-                    event, _key = parser.parse_doc(text, tags or None)
-                    for tx in correlator.feed(event):
-                        out.write(orjson.dumps(tx.doc(), option=orjson.OPT_APPEND_NEWLINE))
-            except (OSError, EOFError, ValueError) as exc:
-                failed.append(f"{path}: unreadable ({exc}); the lines before were used")
+        for event in events():
+            for tx in correlator.feed(event):
+                out.write(orjson.dumps(tx.doc(), option=orjson.OPT_APPEND_NEWLINE))
         for tx in correlator.finish():
             out.write(orjson.dumps(tx.doc(), option=orjson.OPT_APPEND_NEWLINE))
         out.flush()
@@ -690,30 +704,11 @@ def trace(
     from shipper.enrich.trace import render
     from shipper.enrich.trace import trace as run_trace
     from shipper.parse.packs import load_packs
-    from shipper.parse.parser import Parser
-    from shipper.parse.reader import open_inputs, read_lines
-    from shipper.parse.reader import reference_date as file_reference
 
-    try:
-        reference = _reference(reference_date)
-        parser = Parser(timezone=timezone)
-    except ValueError as exc:
-        _error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
     if any(str(p) == "-" for p in files):
         _error("trace reads its files twice: give files, not stdin")
         raise typer.Exit(EXIT_USAGE)
-    failed: list[str] = []
-
-    def events():  # -> Iterator[dict]
-        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
-            parser.set_reference(reference or file_reference(path))
-            try:
-                for text, tags in read_lines(stream):
-                    yield parser.parse_doc(text, tags or None)[0]
-            except (OSError, EOFError, ValueError) as exc:
-                failed.append(f"{path}: unreadable ({exc})")
-
+    events, failed = _parsed_events(files, timezone, reference_date)
     found = run_trace(query, events, Correlator(load_packs()))
     for problem in dict.fromkeys(failed):
         _error(problem)

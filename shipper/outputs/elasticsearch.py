@@ -287,6 +287,15 @@ class ElasticsearchOutput:
                 self._check()
         self.batch, self.batch_bytes = [], 0
 
+    @property
+    def stats(self) -> BulkStats:
+        return self.writer.stats
+
+    def give_up(self) -> None:
+        """Shutdown deadline: stop waiting for room in the queue and for the cluster."""
+        self.interrupt.set()
+        self.writer.abort.set()
+
     def batch_age(self) -> float:
         return time.monotonic() - self.batch_started if self.batch else 0.0
 

@@ -75,6 +75,9 @@ class LineOutput:
     def depth(self) -> int:
         return 1 if self.batch else 0
 
+    def give_up(self) -> None:
+        self.interrupt.set()
+
     def close(self, timeout: float | None = None) -> BulkStats:
         self.flush()
         if self.stream is not sys.stdout.buffer:
@@ -258,7 +261,7 @@ class Service:
         from shipper.run.metrics import serve
 
         def snapshot() -> dict[str, Any]:
-            stats = output.writer.stats if hasattr(output, "writer") else output.stats
+            stats = output.stats
             files = [(h.path, h.state.offset, h.state.size) for h in list(tailer.harvesters.values())]
             return {
                 "lines": self.lines, "indexed": stats.indexed, "already_present": stats.already_present,
@@ -327,7 +330,7 @@ class Service:
             stats = output.close(timeout=remaining)
         except Exception as exc:  # the output failed for good: keep what was acknowledged
             self.log(f"error: output: {exc}")
-            stats = getattr(output, "stats", None) or output.writer.stats
+            stats = output.stats
         if self.deadline is not None:
             self.deadline.cancel()
         if observer is not None:
@@ -342,16 +345,8 @@ class Service:
         room in its queue and for the cluster, wherever the main thread happens to be blocked."""
         if self.deadline is not None or self.output is None:
             return
-        output = self.output
-
-        def give_up() -> None:
-            output.interrupt.set()
-            writer = getattr(output, "writer", None)
-            if writer is not None:
-                writer.abort.set()
-
         self.deadline_at = time.monotonic() + self.config.shutdown_timeout
-        self.deadline = threading.Timer(self.config.shutdown_timeout, give_up)
+        self.deadline = threading.Timer(self.config.shutdown_timeout, self.output.give_up)
         self.deadline.daemon = True
         self.deadline.start()
 
@@ -392,7 +387,7 @@ class Service:
         self.log(f"SIGHUP: reloaded {self.config_path}: {len(tailer.inputs)} inputs")
 
     def _status(self, output: Any, tailer: Tailer, rate: float) -> None:
-        stats = output.writer.stats if hasattr(output, "writer") else output.stats
+        stats = output.stats
         lag = ", ".join(
             f"{h.path} {max(0, h.state.size - h.state.offset)}B" for h in tailer.harvesters.values()
         )  # fmt: skip

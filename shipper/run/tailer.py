@@ -40,6 +40,12 @@ class Line:
     truncated: bool = False
 
 
+def _compressed_identity(path: str) -> bytes:
+    """The first line (up to 1 KiB) of a compressed file's content: what its original was known by."""
+    with open_binary(Path(path)) as stream:
+        return stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+
+
 def fingerprint_of(identity: bytes) -> str:
     return hashlib.blake2b(identity, digest_size=16).hexdigest() if identity else ""
 
@@ -323,9 +329,7 @@ class Tailer:
             return
         self.seen_compressed.add(mark)
         try:
-            stream = open_binary(Path(path))
-            identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
-            stream.close()
+            identity = _compressed_identity(path)
         except (OSError, EOFError, ValueError) as exc:
             self.events.warn(f"{path}: unreadable compressed file ({exc})")
             return
@@ -384,8 +388,7 @@ class Tailer:
                 continue
             if self._is_compressed(candidate):
                 try:
-                    with open_binary(Path(candidate)) as stream:
-                        identity = stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+                    identity = _compressed_identity(candidate)
                 except (OSError, EOFError, ValueError):
                     continue
                 if fingerprint_of(identity) == state.fingerprint:

@@ -1,0 +1,1 @@
+"""`shipper report`: a pflogsumm-style summary of mail logs, with what only joined messages tell."""

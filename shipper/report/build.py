@@ -1,0 +1,169 @@
+"""Build a report from parsed events: pflogsumm's counts (tally.py), and what only joined messages tell
+(outcomes per message, reason categories, mail still in the queue) from the correlator."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from shipper.enrich.correlate import Correlator, Transaction, _get
+from shipper.report import model as m
+from shipper.report.tally import DomainStats, Tally, UserStats
+
+_FAILED_LINE = {"deferred": 0, "bounced": 1, "undeliverable": 1, "expired": 1}
+
+
+class ReportBuilder:
+    def __init__(self, correlator: Correlator, tz: tzinfo, tz_name: str, syslog_name: str = "postfix",
+                 top: int = 20) -> None:  # fmt: skip
+        self.tally = Tally(syslog_name=syslog_name)
+        self.correlator = correlator
+        self.tz = tz
+        self.tz_name = tz_name
+        self.top = top
+        self.lines = 0
+        self.first: str | None = None
+        self.last: str | None = None
+        self.categories: dict[str, list[int]] = {}  # category -> [deferrals, bounces, rejects]
+        self.outcomes: Counter[str] = Counter()
+        self.stuck: list[Transaction] = []
+        self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
+
+    def feed(self, event: dict[str, Any]) -> None:
+        self.lines += 1
+        stamp = event.get("@timestamp")
+        if not isinstance(stamp, str):
+            return
+        self.first = stamp if self.first is None else min(self.first, stamp)
+        self.last = stamp if self.last is None else max(self.last, stamp)
+        process = event.get("process") or {}
+        program, message = process.get("name"), event.get("message")
+        if isinstance(program, str) and isinstance(message, str):
+            day, hour = self._day_hour(stamp)
+            self.tally.feed(program, process.get("pid"), message, day, hour)
+        self._category(event)
+        for tx in self.correlator.feed(event):
+            self._outcome(tx)
+
+    def _day_hour(self, stamp: str) -> tuple[str, int]:
+        minute = stamp[:16]
+        found = self._local.get(minute)
+        if found is None:
+            local = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(self.tz)
+            found = (local.date().isoformat(), local.hour)
+            if len(self._local) > 100_000:
+                self._local.clear()
+            self._local[minute] = found
+        return found
+
+    def _category(self, event: dict[str, Any]) -> None:
+        category = _get(event, "mail.reason.category")
+        if not isinstance(category, str):
+            return
+        counts = self.categories.setdefault(category, [0, 0, 0])
+        kind = _FAILED_LINE.get(_get(event, "mail.status") or "")
+        counts[2 if kind is None else kind] += 1
+
+    def _outcome(self, tx: Transaction) -> None:
+        self.outcomes["messages"] += 1
+        if tx.parent is not None:
+            self.outcomes["notifications"] += 1
+        if not tx.complete:
+            if tx.deferrals or any(r.status == "deferred" for r in tx.recipients.values()):
+                self.outcomes["stuck"] += 1
+                self.stuck.append(tx)
+                self.stuck = sorted(self.stuck, key=lambda t: t.start)[: max(self.top, 1) * 5]
+            else:
+                self.outcomes["in_flight"] += 1
+            return
+        fates = {r.status for r in tx.recipients.values()}
+        if tx.ended_by:
+            self.outcomes[tx.ended_by] += 1
+        elif not fates:
+            self.outcomes["removed_without_delivery"] += 1
+        elif fates <= {"sent", "forwarded"}:
+            self.outcomes["delivered"] += 1
+        elif fates & {"sent", "forwarded"}:
+            self.outcomes["partially_delivered"] += 1
+        elif fates == {"expired"}:
+            self.outcomes["expired"] += 1
+        else:
+            self.outcomes["bounced"] += 1
+
+    def finish(self) -> m.Report:
+        for tx in self.correlator.finish():
+            self._outcome(tx)
+        t = self.tally
+        top = self.top if self.top > 0 else None
+        return m.Report(
+            lines=self.lines, first=self.first, last=self.last, timezone=self.tz_name,
+            grand_totals=m.GrandTotals(**t.grand_totals()),
+            per_day=[m.DayTraffic(date=d, **_traffic(v)) for d, v in sorted(t.per_day.items()) if any(v)],
+            per_hour=[m.HourTraffic(hour=h, **_traffic(t.per_hour.get(h, [0] * 5))) for h in range(24)],
+            recipient_domains=[_delivery(d, s) for d, s in _by_count(t.recipient_domains)][:top],
+            sending_domains=[m.DomainReceived(domain=d, messages=s.count, bytes=s.size)
+                             for d, s in _by_count(t.sending_domains)][:top],
+            senders_by_count=_users(t.senders, "count")[:top],
+            recipients_by_count=_users(t.recipients, "count")[:top],
+            senders_by_size=_users(t.senders, "size")[:top],
+            recipients_by_size=_users(t.recipients, "size")[:top],
+            deferral_reasons=_reasons(t.deferred_reasons)[:top],
+            bounce_reasons=_reasons(t.bounce_reasons)[:top],
+            rejects=_reasons(t.rejects)[:top], reject_warnings=_reasons(t.warns)[:top],
+            holds=_reasons(t.holds)[:top], discards=_reasons(t.discards)[:top],
+            smtp_problems=_reasons(t.smtp_problems)[:top], warnings=_reasons(t.warnings)[:top],
+            fatals=_reasons(t.fatals), panics=_reasons(t.panics),
+            master=[m.Reason(where="master", reason=k, count=v) for k, v in t.master.most_common(top)],
+            messages=m.Outcomes(**{name: self.outcomes[name] for name in m.Outcomes.model_fields}),
+            reason_categories=sorted(
+                (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], total=sum(v))
+                 for c, v in self.categories.items()), key=lambda c: (-c.total, c.category)),
+            stuck=[_stuck(tx) for tx in self.stuck[:top]],
+        )  # fmt: skip
+
+
+def build(events: Iterable[dict[str, Any]], builder: ReportBuilder) -> m.Report:
+    for event in events:
+        builder.feed(event)
+    return builder.finish()
+
+
+def _traffic(values: list[int]) -> dict[str, int]:
+    return dict(zip(("received", "delivered", "deferred", "bounced", "rejected"), values, strict=True))
+
+
+def _by_count(stats: dict[str, DomainStats]) -> list[tuple[str, DomainStats]]:
+    return sorted(stats.items(), key=lambda item: (-item[1].count, -item[1].size, item[0]))
+
+
+def _delivery(domain: str, s: DomainStats) -> m.DomainDelivery:
+    avg = s.delay_sum / s.count if s.count else 0.0
+    return m.DomainDelivery(domain=domain, delivered=s.count, bytes=s.size, deferrals=s.deferrals,
+                          avg_delay=round(avg, 2), max_delay=s.delay_max)  # fmt: skip
+
+
+def _users(stats: dict[str, UserStats], key: str) -> list[m.AddressCount]:
+    ordered = sorted(stats.items(), key=lambda item: (-getattr(item[1], key), item[0]))
+    return [m.AddressCount(address=a, messages=s.count, bytes=s.size) for a, s in ordered]
+
+
+def _reasons(counter: Counter[Any]) -> list[m.Reason]:
+    out = []
+    for key, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
+        if len(key) == 3:
+            out.append(m.Reason(where=key[0], reason=key[1], detail=key[2], count=count))
+        else:
+            out.append(m.Reason(where=key[0], reason=key[1], count=count))
+    return out
+
+
+def _stuck(tx: Transaction) -> m.StuckMessage:
+    waiting = [r for r in tx.recipients.values() if r.status == "deferred"]
+    return m.StuckMessage(
+        host=tx.host, queue_ids=list(tx.ids), sender=tx.sender, recipients=[r.address for r in waiting],
+        first_seen=tx.start, last_seen=tx.end, deferrals=tx.deferrals,
+        last_reason=next((r.response for r in reversed(waiting) if r.response), None),
+        category=tx.reason[0] if tx.reason else None, hint=tx.reason[1] if tx.reason else None,
+    )  # fmt: skip

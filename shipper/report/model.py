@@ -1,0 +1,140 @@
+"""The report's output contract: what `shipper report --format json` prints, and what the text and HTML
+forms render."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class GrandTotals(BaseModel):
+    """pflogsumm's "Grand Totals", by pflogsumm's definitions (see tally.py)."""
+
+    received: int
+    delivered: int
+    forwarded: int
+    deferred: int
+    deferrals: int
+    bounced: int
+    rejected: int
+    rejected_percent: int
+    reject_warnings: int
+    held: int
+    discarded: int
+    discarded_percent: int
+    bytes_received: int
+    bytes_delivered: int
+    senders: int
+    sending_domains: int
+    recipients: int
+    recipient_domains: int
+
+
+class Traffic(BaseModel):
+    received: int
+    delivered: int
+    deferred: int
+    bounced: int
+    rejected: int
+
+
+class DayTraffic(Traffic):
+    date: str
+
+
+class HourTraffic(Traffic):
+    hour: int
+
+
+class DomainDelivery(BaseModel):
+    domain: str
+    delivered: int
+    bytes: int
+    deferrals: int
+    avg_delay: float
+    max_delay: float
+
+
+class DomainReceived(BaseModel):
+    domain: str
+    messages: int
+    bytes: int
+
+
+class AddressCount(BaseModel):
+    address: str
+    messages: int
+    bytes: int
+
+
+class Reason(BaseModel):
+    where: str  # daemon, relay, reject stage (RCPT, MAIL...) or `cleanup`
+    reason: str
+    detail: str | None = None
+    count: int
+
+
+class Outcomes(BaseModel):
+    """Messages (transactions joined by queue ID), not lines."""
+
+    messages: int
+    delivered: int
+    partially_delivered: int
+    bounced: int
+    expired: int
+    rejected: int
+    discarded: int
+    removed_without_delivery: int
+    notifications: int
+    in_flight: int
+    stuck: int
+
+
+class CategoryCount(BaseModel):
+    category: str
+    deferrals: int
+    bounces: int
+    rejects: int
+    total: int
+
+
+class StuckMessage(BaseModel):
+    host: str
+    queue_ids: list[str]
+    sender: str | None
+    recipients: list[str]
+    first_seen: str
+    last_seen: str
+    deferrals: int
+    last_reason: str | None
+    category: str | None
+    hint: str | None
+
+
+class Report(BaseModel):
+    lines: int
+    first: str | None
+    last: str | None
+    timezone: str
+    grand_totals: GrandTotals
+    per_day: list[DayTraffic]
+    per_hour: list[HourTraffic]
+    recipient_domains: list[DomainDelivery]
+    sending_domains: list[DomainReceived]
+    senders_by_count: list[AddressCount]
+    recipients_by_count: list[AddressCount]
+    senders_by_size: list[AddressCount]
+    recipients_by_size: list[AddressCount]
+    deferral_reasons: list[Reason]
+    bounce_reasons: list[Reason]
+    rejects: list[Reason]
+    reject_warnings: list[Reason]
+    holds: list[Reason]
+    discards: list[Reason]
+    smtp_problems: list[Reason]
+    warnings: list[Reason]
+    fatals: list[Reason]
+    panics: list[Reason]
+    master: list[Reason]
+    messages: Outcomes
+    reason_categories: list[CategoryCount]
+    stuck: list[StuckMessage]

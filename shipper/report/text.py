@@ -1,0 +1,131 @@
+"""The report as text, laid out as pflogsumm lays its report out (exact numbers instead of k/m units)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from shipper.report.model import AddressCount, Reason, Report
+
+
+def _title(text: str) -> Iterator[str]:
+    yield ""
+    yield text
+    yield "-" * len(text)
+
+
+def _seconds(value: float) -> str:
+    for limit, unit, div in ((3600, "h", 3600), (60, "m", 60)):
+        if value > limit:
+            return f"{value / div:5.1f} {unit}"
+    return f"{value:5.1f} s"
+
+
+def _reasons(title: str, reasons: list[Reason]) -> Iterator[str]:
+    if not reasons:
+        return
+    yield from _title(title)
+    where = None
+    for item in reasons:
+        if item.where != where:
+            where = item.where
+            yield f"  {where}"
+        detail = f"  ({item.detail})" if item.detail else ""
+        yield f"    {item.count:6d}   {item.reason}{detail}"
+
+
+def _addresses(title: str, rows: list[AddressCount], key: str) -> Iterator[str]:
+    if not rows:
+        return
+    yield from _title(title)
+    for row in rows:
+        yield f" {getattr(row, key):8d}   {row.address}"
+
+
+def render(report: Report) -> Iterator[str]:
+    g = report.grand_totals
+    span = f"{report.first} .. {report.last}" if report.first else "no timestamps"
+    yield f"Mail log summary: {report.lines} lines, {span} (times in {report.timezone})"
+    yield from _title("Grand Totals")
+    yield "messages"
+    yield ""
+    yield f" {g.received:8d}  received"
+    yield f" {g.delivered:8d}  delivered"
+    yield f" {g.forwarded:8d}  forwarded"
+    yield f" {g.deferred:8d}  deferred" + (f"  ({g.deferrals} deferrals)" if g.deferrals else "")
+    yield f" {g.bounced:8d}  bounced"
+    yield f" {g.rejected:8d}  rejected ({g.rejected_percent}%)"
+    yield f" {g.reject_warnings:8d}  reject warnings"
+    yield f" {g.held:8d}  held"
+    yield f" {g.discarded:8d}  discarded ({g.discarded_percent}%)"
+    yield ""
+    yield f" {g.bytes_received:8d}  bytes received"
+    yield f" {g.bytes_delivered:8d}  bytes delivered"
+    yield f" {g.senders:8d}  senders"
+    yield f" {g.sending_domains:8d}  sending hosts/domains"
+    yield f" {g.recipients:8d}  recipients"
+    yield f" {g.recipient_domains:8d}  recipient hosts/domains"
+    m = report.messages
+    yield from _title("Messages (lines joined by queue ID)")
+    yield f" {m.messages:8d}  messages seen"
+    for label, value in (
+        ("delivered to every recipient", m.delivered), ("partially delivered", m.partially_delivered),
+        ("bounced", m.bounced), ("expired", m.expired), ("rejected", m.rejected), ("discarded", m.discarded),
+        ("removed without a delivery in the log", m.removed_without_delivery),
+        ("of them bounce notifications", m.notifications), ("stuck (deferred, still queued)", m.stuck),
+        ("in flight or cut off at the log's end", m.in_flight),
+    ):  # fmt: skip
+        yield f" {value:8d}  {label}"
+    if report.per_day:
+        yield from _title("Per-Day Traffic Summary")
+        yield "    date          received  delivered   deferred    bounced     rejected"
+        for d in report.per_day:
+            yield (
+                f"    {d.date}  {d.received:9d}  {d.delivered:9d}  {d.deferred:9d}  {d.bounced:9d}  {d.rejected:11d}"
+            )
+    yield from _title("Per-Hour Traffic Summary")
+    yield "    time          received  delivered   deferred    bounced     rejected"
+    for h in report.per_hour:
+        span = f"{h.hour:02d}00-{(h.hour + 1) % 24:02d}00"
+        yield f"    {span}     {h.received:9d}  {h.delivered:9d}  {h.deferred:9d}  {h.bounced:9d}  {h.rejected:11d}"
+    if report.recipient_domains:
+        yield from _title("Host/Domain Summary: Message Delivery")
+        yield " sent cnt       bytes   defers   avg dly   max dly  host/domain"
+        for r in report.recipient_domains:
+            yield (
+                f" {r.delivered:8d}  {r.bytes:10d}  {r.deferrals:7d}  {_seconds(r.avg_delay)}"
+                f"   {_seconds(r.max_delay)}  {r.domain}"
+            )
+    if report.sending_domains:
+        yield from _title("Host/Domain Summary: Messages Received")
+        yield " msg cnt        bytes   host/domain"
+        for s in report.sending_domains:
+            yield f" {s.messages:7d}  {s.bytes:11d}   {s.domain}"
+    yield from _addresses("Senders by message count", report.senders_by_count, "messages")
+    yield from _addresses("Recipients by message count", report.recipients_by_count, "messages")
+    yield from _addresses("Senders by message size", report.senders_by_size, "bytes")
+    yield from _addresses("Recipients by message size", report.recipients_by_size, "bytes")
+    yield from _reasons("message deferral detail", report.deferral_reasons)
+    yield from _reasons("message bounce detail (by relay)", report.bounce_reasons)
+    yield from _reasons("message reject detail", report.rejects)
+    yield from _reasons("message reject warning detail", report.reject_warnings)
+    yield from _reasons("message hold detail", report.holds)
+    yield from _reasons("message discard detail", report.discards)
+    yield from _reasons("smtp delivery failures", report.smtp_problems)
+    yield from _reasons("Warnings", report.warnings)
+    yield from _reasons("Fatal Errors", report.fatals)
+    yield from _reasons("Panics", report.panics)
+    yield from _reasons("Master daemon messages", report.master)
+    if report.reason_categories:
+        yield from _title("Why mail failed (reason categories)")
+        yield "   deferrals   bounces   rejects  category"
+        for c in report.reason_categories:
+            yield f"   {c.deferrals:9d} {c.bounces:9d} {c.rejects:9d}  {c.category}"
+    if report.stuck:
+        yield from _title("Stuck mail (deferred, not delivered when the log ends)")
+        for s in report.stuck:
+            yield f"  {' -> '.join(s.queue_ids)} on {s.host} from <{s.sender or ''}>, since {s.first_seen}"
+            yield f"      waiting: {', '.join(s.recipients) or '?'}; deferred {s.deferrals} time(s)"
+            if s.last_reason:
+                yield f"      last reply: {s.last_reason}"
+            if s.category:
+                yield f"      diagnosis: {s.category}" + (f"; hint: {s.hint}" if s.hint else "")

@@ -230,6 +230,8 @@ class Correlator:
                     self.open[(key[0], key[1], child)] = notification
                 notification.parent = tx.ids[0]
         elif role == "rejected":
+            if tx.sender is None and _first(_get(event, "email.from.address")) is not None:
+                tx.sender = _first(_get(event, "email.from.address"))
             action = _get(event, "mail.reject.action") or _get(event, "mail.milter.action")
             if action in ("reject", "discard"):
                 tx.ended_by = "rejected" if action == "reject" else "discarded"

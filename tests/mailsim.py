@@ -360,10 +360,12 @@ class Simulation:
             host = "mx1" if self.rng.random() < 0.7 else "mx2"
             when = self.start + timedelta(seconds=round(span * i / messages + self.rng.uniform(0, 2), 3))
             kind = self.rng.choices(kinds, [35, 45, 8, 4, 8])[0]
-            if kind == "inbound":
+            if i == messages // 2:  # one message stuck on a smarthost that wants SASL credentials
+                self.submission(host, when, smarthost_sasl=True)
+            elif kind == "inbound":
                 self.inbound(host, when)
             elif kind == "submission":
-                self.submission(host, when, smarthost_sasl=i == messages // 2)
+                self.submission(host, when)
             elif kind == "local":
                 self.local(host, when)
             elif kind == "milter":

@@ -74,7 +74,6 @@ class ReportBuilder:
             if tx.deferrals or any(r.status == "deferred" for r in tx.recipients.values()):
                 self.outcomes["stuck"] += 1
                 self.stuck.append(tx)
-                self.stuck = sorted(self.stuck, key=lambda t: t.start)[: max(self.top, 1) * 5]
             else:
                 self.outcomes["in_flight"] += 1
             return
@@ -120,7 +119,7 @@ class ReportBuilder:
             reason_categories=sorted(
                 (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], total=sum(v))
                  for c, v in self.categories.items()), key=lambda c: (-c.total, c.category)),
-            stuck=[_stuck(tx) for tx in self.stuck[:top]],
+            stuck=[_stuck(tx) for tx in sorted(self.stuck, key=lambda t: t.start)[:top]],  # longest waiting first
         )  # fmt: skip
 
 

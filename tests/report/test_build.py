@@ -1,0 +1,132 @@
+"""The report's own parts: message outcomes against a simulated log's truth, the stuck list with its
+diagnosis, and the text and HTML forms."""
+
+from __future__ import annotations
+
+from collections import Counter
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shipper.enrich.correlate import Correlator
+from shipper.parse.packs import load_packs
+from shipper.parse.parser import Parser
+from shipper.report import html, text
+from shipper.report.build import ReportBuilder, build
+from shipper.report.model import Report
+from tests.mailsim import Simulation
+
+
+def report_of(lines: list[str], reference, top: int = 20) -> Report:
+    parser = Parser(timezone="UTC", reference=reference)
+    builder = ReportBuilder(Correlator(load_packs()), ZoneInfo("UTC"), "UTC", top=top)
+    return build((parser.parse_doc(line)[0] for line in lines), builder)
+
+
+@pytest.fixture(scope="module")
+def simulated() -> tuple[Simulation, Report]:
+    sim = Simulation(seed=9, hours=10).run(1500)
+    return sim, report_of([line.text for line in sim.lines], sim.end.date(), top=0)
+
+
+def expected_outcome(truth) -> str:
+    if not truth.complete:
+        return "stuck" if "deferred" in truth.recipients.values() else "in_flight"
+    fates = set(truth.recipients.values())
+    if truth.rejected:
+        return "rejected"
+    if fates == {"sent"}:
+        return "delivered"
+    if "sent" in fates:
+        return "partially_delivered"
+    return "expired" if fates == {"expired"} else "bounced"
+
+
+def test_message_outcomes_match_the_truth(simulated):
+    sim, report = simulated
+    counts = Counter(expected_outcome(t) for t in sim.truth)
+    got = report.messages.model_dump()
+    assert got["messages"] == len(sim.truth)
+    assert got["notifications"] == sum(1 for t in sim.truth if t.parent)
+    for outcome in ("delivered", "partially_delivered", "bounced", "expired", "rejected", "stuck", "in_flight"):
+        assert got[outcome] == counts[outcome], outcome
+    assert counts["stuck"] and counts["partially_delivered"] and counts["expired"] and counts["bounced"]
+
+
+def test_the_message_stuck_on_a_smarthost_wanting_sasl_is_listed_with_its_hint(simulated):
+    _, report = simulated
+    sasl = [s for s in report.stuck if s.category == "relay authentication"]
+    assert sasl and "smtp_sasl_password_maps" in (sasl[0].hint or "")
+    assert sasl[0].sender and sasl[0].recipients and sasl[0].deferrals >= 1
+    categories = {c.category: c for c in report.reason_categories}
+    assert categories["relay authentication"].deferrals >= 1
+    assert categories["blocklisted"].rejects > 0
+
+
+def test_traffic_per_day_and_hour_add_up_to_the_totals(simulated):
+    _, report = simulated
+    totals = report.grand_totals
+    assert [d.date for d in report.per_day] == ["2025-12-31", "2026-01-01"]
+    for name in ("received", "delivered", "bounced", "rejected"):
+        assert sum(getattr(d, name) for d in report.per_day) == getattr(totals, name)
+        assert sum(getattr(h, name) for h in report.per_hour) == getattr(totals, name)
+    assert sum(d.deferred for d in report.per_day) == totals.deferrals
+    assert sum(d.delivered for d in report.recipient_domains) == totals.delivered
+
+
+HOSTILE = [
+    "Nov 28 10:00:00 mx postfix/smtpd[1]: 1A2B3C4D5E: client=evil.example[192.0.2.66]",
+    "Nov 28 10:00:00 mx postfix/qmgr[2]: 1A2B3C4D5E: from=<x@evil.example>, size=10, nrcpt=1 (queue active)",
+    "Nov 28 10:00:00 mx postfix/smtpd[1]: warning: <script>alert(1)</script>: hostname does not resolve",
+    "Nov 28 10:00:01 mx postfix/smtp[3]: 1A2B3C4D5E: to=<a&b@example.org>, relay=mx.example.org[192.0.2.1]:25, "
+    "delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+    "Nov 28 10:00:01 mx postfix/qmgr[2]: 1A2B3C4D5E: removed",
+]
+
+
+class _Checker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tags: Counter[str] = Counter()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] += 1
+        if tag not in ("meta", "br", "line", "rect"):
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags[tag] += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("line", "rect"):
+            return
+        assert self.stack and self.stack[-1] == tag, (self.stack[-3:], tag)
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_html_is_well_formed_has_charts_and_escapes_log_text(simulated):
+    from datetime import date
+
+    _, report = simulated
+    checker = _Checker()
+    checker.feed(html.render(report))
+    assert checker.stack == [] and checker.tags["svg"] >= 2 and checker.tags["table"] > 5
+    page = html.render(report_of(HOSTILE, date(2026, 11, 28)))
+    assert "<script>" not in page and "&lt;script&gt;" in page and "a&amp;b@example.org" in page
+
+
+def test_text_reads_like_pflogsumm(simulated):
+    _, report = simulated
+    out = "\n".join(text.render(report))
+    for heading in ("Grand Totals", "Per-Day Traffic Summary", "Per-Hour Traffic Summary",
+                    "Host/Domain Summary: Message Delivery", "Senders by message count", "message deferral detail",
+                    "message bounce detail (by relay)", "message reject detail", "Why mail failed",
+                    "Stuck mail"):  # fmt: skip
+        assert f"\n{heading}" in out, heading
+    assert f"{report.grand_totals.delivered:8d}  delivered" in out

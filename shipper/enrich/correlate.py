@@ -70,6 +70,10 @@ class Transaction:
     ended_by: str | None = None  # rejected / discarded: the message never reached the queue manager
     expired: bool = False
     reason: tuple[str, str | None] | None = None  # category and hint of the latest failure
+    first_seen: str = ""  # the first line's time: part of the _id, which must not move when `start` does
+
+    def __post_init__(self) -> None:
+        self.first_seen = self.first_seen or self.start
 
     @property
     def complete(self) -> bool:
@@ -87,7 +91,7 @@ class Transaction:
 
     def doc_id(self) -> str:
         """Stable across re-runs of the same logs: host, instance, first queue ID and when it appeared."""
-        key = f"{self.host}\0{self.instance}\0{self.ids[0]}\0{self.start}".encode()
+        key = f"{self.host}\0{self.instance}\0{self.ids[0]}\0{self.first_seen}".encode()
         return hashlib.blake2b(key, digest_size=16).hexdigest()
 
     def doc(self) -> dict[str, Any]:

@@ -103,6 +103,16 @@ class MetricsConfig(Strict):
     port: int = Field(9479, ge=1, le=65535)
 
 
+class TransactionsConfig(Strict):
+    """Message transactions (lines joined by queue ID) into mail-transactions-<namespace>; Elasticsearch
+    output only. An open message's document is rewritten at most every `update_interval` while it changes,
+    and once more when it closes."""
+
+    enabled: bool = True
+    ttl: Seconds = 6 * 86400.0  # log time without a line after which an open message is given up
+    update_interval: Seconds = 30.0
+
+
 class RunConfig(Strict):
     inputs: list[InputConfig] | None = None  # None: the built-in default locations
     output: OutputConfig
@@ -119,6 +129,7 @@ class RunConfig(Strict):
     shutdown_timeout: Seconds = 10.0
     queue_batches: int = Field(4, ge=1)  # bulk batches waiting for the output: bounds memory
     metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics, off by default
+    transactions: TransactionsConfig = TransactionsConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,7 @@ While the output cannot keep up (Elasticsearch down), its bounded queue fills an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -18,6 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
+from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, Transaction, enrich
 from shipper.ingest import Addresser, now_iso
 from shipper.outputs.elasticsearch import (
     BulkSettings,
@@ -92,6 +96,8 @@ def _ack(batch: list[Pending]) -> None:
     """Advance each file's offset to the end of its last acknowledged line (batches arrive in order).
     Lines read before a truncation belong to an earlier generation and move nothing."""
     for event in batch:
+        if event.token is None:  # a transaction document: no file position behind it
+            continue
         source, generation, end = event.token
         if source.generation == generation and end > source.state.offset:
             source.state.offset = end
@@ -114,6 +120,9 @@ class Service:
         self.multiline = {pack.source: pack.multiline for pack in load_packs() if pack.multiline is not None}
         self.deadline: threading.Timer | None = None
         self.deadline_at = 0.0
+        self.correlator: Correlator | None = None
+        self.changed: dict[int, Transaction] = {}  # open transactions whose document is out of date
+        self.transactions_index = ""
 
     # --- wiring --------------------------------------------------------------------------------------
     def _output(self) -> ElasticsearchOutput | LineOutput:
@@ -134,6 +143,10 @@ class Service:
         client = connection.client()
         if es.setup:
             self._setup(client, es.max_backoff)
+        tx_config = self.config.transactions
+        if tx_config.enabled:
+            self.correlator = Correlator(load_packs(), ttl=tx_config.ttl)
+            self.transactions_index = f"mail-transactions-{self._namespace()}"
         settings = BulkSettings(
             max_docs=es.batch_size, max_bytes=int(es.batch_mb * 1024 * 1024), retry_for=None,
             max_backoff=es.max_backoff, queue_batches=self.config.queue_batches,
@@ -216,7 +229,7 @@ class Service:
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
         metrics = self._metrics(output, tailer)
-        last_save = last_status = time.monotonic()
+        last_save = last_status = last_update = time.monotonic()
         next_scan = 0.0
         lines_at_status = 0
         try:
@@ -236,6 +249,9 @@ class Service:
                         break
                 if self.groupers:
                     self._flush_groups(tailer, addresser, output)
+                if self.changed and now - last_update >= self.config.transactions.update_interval:
+                    self._update_transactions(output)
+                    last_update = now
                 if output.batch_age() >= FLUSH_AFTER or (not read_any and output.depth()):
                     output.flush()
                 if now - last_save >= self.config.registry.flush_interval:
@@ -293,9 +309,37 @@ class Service:
                 tags.append("multiline")
             text = decode_line(raw, tags)
             doc, key = parser.parse_doc(text, tags or None)
+            closed = self._correlate(doc)
             event = addresser.address(doc, key[0], identity, offset, raw, path, read_at)
             event.token = (source, generation, end)
             output.add(event)
+            for tx in closed:
+                self._send_transaction(tx, output)
+
+    def _correlate(self, doc: dict[str, Any]) -> list[Transaction]:
+        """Join the line to its message; enrich a delivery line with what the message is known by."""
+        correlator = self.correlator
+        if correlator is None:
+            return []
+        closed = correlator.feed(doc)
+        current = correlator.current
+        if current is not None:
+            if correlator.current_role in ENRICHED_ROLES:
+                enrich(doc, current)
+            if current.complete:
+                self.changed.pop(id(current), None)
+            else:
+                self.changed[id(current)] = current
+        return closed
+
+    def _send_transaction(self, tx: Transaction, output: Any) -> None:
+        self.changed.pop(id(tx), None)
+        output.add(Pending(self.transactions_index, tx.doc_id(), orjson.dumps(tx.doc()), op="index"))
+
+    def _update_transactions(self, output: Any) -> None:
+        """Rewrite the documents of open messages that changed (same _id: an update, never a duplicate)."""
+        for tx in list(self.changed.values()):
+            self._send_transaction(tx, output)
 
     def _grouper(self, source: Source) -> Grouper | None:
         """The multiline grouper of a file whose input names a pack that declares multiline."""
@@ -325,6 +369,8 @@ class Service:
         """Drain within `shutdown_timeout`: send what was read, wait for acknowledgements, save the registry.
         What is still unacknowledged at the deadline is simply read again at the next start."""
         self._arm_deadline()
+        with contextlib.suppress(Interrupted):
+            self._update_transactions(output)  # open messages as they stand now
         remaining = max(0.5, self.deadline_at - time.monotonic())
         try:
             stats = output.close(timeout=remaining)

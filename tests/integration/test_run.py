@@ -423,3 +423,50 @@ def test_started_before_elasticsearch_it_waits_and_stops_cleanly(tmp_path):
     assert shipper.alive(), shipper.log()
     assert "warning: setup:" in shipper.log() and "Connection refused" in shipper.log()
     assert shipper.stop(timeout=20) == 0
+
+
+FIRST = b"""\
+Nov 28 09:00:00 mx postfix/submission/smtpd[4]: 5E6F7A8B90: client=pc1.example.com[10.0.0.5], sasl_method=PLAIN, sasl_username=app@example.com
+Nov 28 09:00:00 mx postfix/cleanup[6]: 5E6F7A8B90: message-id=<order-4711@example.com>
+Nov 28 09:00:00 mx postfix/qmgr[1]: 5E6F7A8B90: from=<app@example.com>, size=3021, nrcpt=1 (queue active)
+Nov 28 09:00:01 mx postfix/smtp[2]: 5E6F7A8B90: to=<client@example.net>, relay=smtp.sendgrid.net[167.89.115.79]:587, delay=1.1, delays=0.01/0/0.9/0.2, dsn=4.7.0, status=deferred (host smtp.sendgrid.net[167.89.115.79] said: 530 5.7.0 Authentication Required (in reply to MAIL FROM command))
+"""
+LATER = b"""\
+Nov 28 09:30:01 mx postfix/smtp[2]: 5E6F7A8B90: to=<client@example.net>, relay=smtp.sendgrid.net[167.89.115.79]:587, delay=1801, delays=1800/0/0.9/0.2, dsn=2.0.0, status=sent (250 Ok: queued as abc)
+Nov 28 09:30:01 mx postfix/qmgr[1]: 5E6F7A8B90: removed
+"""
+
+
+def transactions(es: Any, namespace: str) -> list[dict[str, Any]]:
+    index = f"mail-transactions-{namespace}"
+    es.indices.refresh(index=index, ignore_unavailable=True, allow_no_indices=True)
+    found = es.search(index=index, size=10, ignore_unavailable=True, allow_no_indices=True)
+    return [{"_id": hit["_id"], **hit["_source"]} for hit in found["hits"]["hits"]]
+
+
+def test_a_message_transaction_is_updated_in_place_as_its_message_changes(es, es_url, run_ns, tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(FIRST)
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)], transactions={"update_interval": "300ms"})
+    shipper.start()
+    deadline = time.monotonic() + 60
+    while not (docs := transactions(es, run_ns)) and time.monotonic() < deadline:
+        assert shipper.alive(), shipper.log()[-3000:]
+        time.sleep(0.3)
+    assert len(docs) == 1, shipper.log()[-3000:]
+    first = docs[0]
+    assert first["mail"]["status"] == "deferred" and first["mail"]["complete"] is False
+    assert first["mail"]["reason"]["category"] == "relay authentication"
+    assert first["user"]["name"] == "app@example.com" and first["source"]["ip"] == "10.0.0.5"
+    with log.open("ab") as out:
+        out.write(LATER)
+    while transactions(es, run_ns)[0]["mail"]["status"] != "sent" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    docs = transactions(es, run_ns)
+    assert len(docs) == 1 and docs[0]["_id"] == first["_id"]
+    assert docs[0]["mail"]["status"] == "sent" and docs[0]["mail"]["complete"] is True
+    assert docs[0]["mail"]["deferrals"] == 1 and "tags" not in docs[0]
+    es.indices.refresh(index=f"logs-mail.postfix-{run_ns}")
+    line = es.search(index=f"logs-mail.postfix-{run_ns}", q="mail.status:sent", size=1)["hits"]["hits"][0]["_source"]
+    assert line["email"]["from"]["address"] == ["app@example.com"] and line["user"]["name"] == "app@example.com"
+    assert shipper.stop() == 0

@@ -690,24 +690,53 @@ def transactions(
         "Examples:\n\n"
         "  shipper trace 5E6F7A8B90 /var/log/mail.log /var/log/mail.log.1.gz\n\n"
         "  shipper trace alice@example.org /var/log/mail.log*\n\n"
-        "  shipper trace '<a1@example.org>' /var/log/maillog"
+        "  shipper trace '<a1@example.org>' --es https://es.example.com:9200   # what `shipper ingest/run` indexed"
     )
 )
+@_with_es_options
 def trace(
     query: Annotated[str, typer.Argument(help="A queue ID, a Message-ID or an address (sender or recipient).")],
-    files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz).")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); none: use --es.")
+    ] = None,
+    namespace: Annotated[str, typer.Option(help="With --es: the data streams' namespace ('*' = all).")] = "*",
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
+    *,
+    es_options: dict[str, object],
 ) -> None:
     """The whole life of a message: every line of every queue ID in its chain, each recipient's fate, and why.
 
-    Exit status 0 when a message was found, 1 when none matched or an input was unreadable.
+    From log files, or (no files) from Elasticsearch: the message's document in mail-transactions-* and
+    its lines in logs-mail.*. Exit status 0 when a message was found, 1 when none matched or an input
+    was unreadable.
     """
     from shipper.enrich.correlate import Correlator
-    from shipper.enrich.trace import render
+    from shipper.enrich.trace import from_elasticsearch, render, render_doc
     from shipper.enrich.trace import trace as run_trace
     from shipper.parse.packs import load_packs
 
+    if not files:
+        if not es_options["es"] and not es_options["cloud_id"]:
+            _error("give log files, or --es (or ES_URL) to trace what was indexed")
+            raise typer.Exit(EXIT_USAGE)
+        from elasticsearch import ApiError, TransportError
+
+        from shipper.elastic.connection import describe_error
+
+        try:
+            found_docs = from_elasticsearch(_connect(es_options), query, namespace)
+        except (ApiError, TransportError) as exc:
+            _error(f"search failed: {describe_error(exc)}")
+            raise typer.Exit(EXIT_FAILED) from None
+        if not found_docs:
+            _error(f"no message matches {query!r} in mail-transactions-{namespace}")
+            raise typer.Exit(EXIT_FAILED)
+        for doc, lines in found_docs:
+            for line in render_doc(doc, lines):
+                typer.echo(line)
+            typer.echo("")
+        raise typer.Exit(EXIT_OK)
     if any(str(p) == "-" for p in files):
         _error("trace reads its files twice: give files, not stdin")
         raise typer.Exit(EXIT_USAGE)

@@ -55,35 +55,81 @@ def trace(query: str, events: Callable[[], Iterable[dict[str, Any]]], correlator
 
 
 def render(item: Trace) -> Iterator[str]:
-    tx = item.transaction
-    doc = tx.doc()
-    chain = " -> ".join(tx.ids)
-    yield f"message {chain} on {tx.host} ({tx.instance}): {doc['mail']['status']}" + (
-        "" if tx.complete else " (still in the queue or cut off)"
+    return render_doc(item.transaction.doc(), item.lines)
+
+
+def render_doc(doc: dict[str, Any], lines: list[tuple[str, str, str]]) -> Iterator[str]:
+    """A transaction document (from the correlator or from Elasticsearch) and its lines, for people."""
+    mail, email = doc.get("mail", {}), doc.get("email", {})
+    ids = email.get("local_id") or []
+    complete = mail.get("complete", True)
+    host = (doc.get("host") or {}).get("hostname", "")
+    yield f"message {' -> '.join(ids)} on {host} ({mail.get('instance', '')}): {mail.get('status')}" + (
+        "" if complete else " (still in the queue or cut off)"
     )
-    size = tx.size if tx.size is not None else "?"
-    yield f"  from <{tx.sender or ''}>  message-id <{tx.message_id or '?'}>  size {size}"
-    if tx.client_ip or tx.client_domain:
-        sasl = f"  sasl {tx.user}" if tx.user else ""
-        yield f"  client {tx.client_domain or 'unknown'}[{tx.client_ip or '?'}]{sasl}"
-    if tx.parent:
-        yield f"  a notification about {tx.parent}"
+    sender = _first((email.get("from") or {}).get("address"))
+    yield f"  from <{sender or ''}>  message-id <{email.get('message_id') or '?'}>  size {mail.get('size', '?')}"
+    source = doc.get("source") or {}
+    if source:
+        user = (doc.get("user") or {}).get("name")
+        sasl = f"  sasl {user}" if user else ""
+        yield f"  client {source.get('domain') or 'unknown'}[{source.get('ip') or '?'}]{sasl}"
+    if mail.get("parent_local_id"):
+        yield f"  a notification about {mail['parent_local_id']}"
     yield "  timeline:"
-    for stamp, qid, line in item.lines:
+    for stamp, qid, line in lines:
         yield f"    {stamp}  {qid:<12} {line}"
     yield "  recipients:"
-    for recipient in tx.recipients.values():
+    for recipient in mail.get("recipients") or []:
         yield (
-            f"    {recipient.address}: {recipient.status}"
-            + (f" ({recipient.dsn})" if recipient.dsn else "")
-            + (f" via {recipient.relay}" if recipient.relay else "")
+            f"    {recipient['address']}: {recipient['status']}"
+            + (f" ({recipient['dsn']})" if recipient.get("dsn") else "")
+            + (f" via {recipient['relay']}" if recipient.get("relay") else "")
         )
-        if recipient.response:
-            yield f"      {recipient.response}"
-    if tx.deferrals:
-        yield f"  deferred {tx.deferrals} time(s)"
-    reason = doc["mail"].get("reason")
+        if recipient.get("response"):
+            yield f"      {recipient['response']}"
+    if mail.get("deferrals"):
+        yield f"  deferred {mail['deferrals']} time(s)"
+    reason = mail.get("reason")
     if reason:
         yield f"  diagnosis: {reason['category']}"
         if "hint" in reason:
             yield f"  hint: {reason['hint']}"
+
+
+def from_elasticsearch(
+    client: Any, query: str, namespace: str = "*", limit: int = 20
+) -> list[tuple[dict[str, Any], list[tuple[str, str, str]]]]:
+    """The transactions `query` names in mail-transactions-<namespace>, each with its lines from the
+    logs-mail.* data streams: every queue ID of its chain on its host, within its first and last line."""
+    wanted = query.strip().strip("<>")
+    values = sorted({wanted, wanted.lower()})
+    fields = ("email.local_id", "email.message_id", "email.from.address", "email.to.address")
+    found = client.search(
+        index=f"mail-transactions-{namespace}", size=limit, sort=[{"@timestamp": "asc"}],
+        query={"bool": {"should": [{"terms": {f: values}} for f in fields], "minimum_should_match": 1}},
+        ignore_unavailable=True, allow_no_indices=True,
+    )  # fmt: skip
+    out = []
+    for hit in found["hits"]["hits"]:
+        doc = hit["_source"]
+        ids = doc["email"]["local_id"]
+        host = (doc.get("host") or {}).get("hostname")
+        span = {"gte": doc["event"]["start"], "lte": doc["event"]["end"]}
+        filters: list[dict[str, Any]] = [{"range": {"@timestamp": span}}]
+        if host:
+            filters.append({"term": {"host.hostname": host}})
+        lines = client.search(
+            index=f"logs-mail.*-{namespace}", size=10_000, sort=[{"@timestamp": "asc"}, {"log.offset": "asc"}],
+            query={"bool": {"filter": filters, "minimum_should_match": 1, "should": [
+                {"terms": {"email.local_id": ids}}, {"terms": {"mail.bounce.queue_id": ids}}]}},
+            source=["@timestamp", "email.local_id", "event.original", "message"],
+            ignore_unavailable=True, allow_no_indices=True,
+        )  # fmt: skip
+        rows = []
+        for line in lines["hits"]["hits"]:
+            event = line["_source"]
+            qid = _first(_get(event, "email.local_id")) or ""
+            rows.append((event.get("@timestamp", ""), qid, _get(event, "event.original") or event.get("message", "")))
+        out.append((doc, rows))
+    return out

@@ -312,3 +312,27 @@ def test_hostile_lines_are_indexed_not_refused(es: Any, es_url: str, namespace: 
     assert summary["indexed"] == len(lines)
     assert summary["dead_lettered"] == 0
     assert count(es, f"logs-mail.deadletter-{hostile_ns}") == 0
+
+
+def test_trace_from_elasticsearch_explains_a_message_stuck_on_a_smarthost(es_url: str, namespace: str, tmp_path):
+    from tests.enrich.test_trace import LATER, STUCK
+
+    older, current = tmp_path / "mail.log.1.gz", tmp_path / "mail.log"
+    older.write_bytes(gzip.compress(STUCK))
+    current.write_bytes(LATER)
+    ns = namespace + "trace"
+    status, _summary, stderr = shipper("ingest", str(older), str(current), "--es", es_url, "--namespace", ns,
+                                       "--setup", "--json", *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    for query in ("5E6F7A8B90", "<order-4711@example.com>", "client@example.net"):
+        done = subprocess.run([sys.executable, "-m", "shipper", "trace", query, "--es", es_url, "--namespace", ns],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        out = done.stdout
+        assert "message 5E6F7A8B90 on mx (postfix): deferred (still in the queue or cut off)" in out
+        assert out.count("5E6F7A8B90: to=<client@example.net>") == 2  # both attempts, from both files
+        assert "diagnosis: relay authentication" in out and "smtp_sasl_password_maps" in out
+        assert "1A1A1A1A1A" not in out
+    args = ["trace", "FFFFFFFFFF", "--es", es_url, "--namespace", ns]
+    missing = subprocess.run([sys.executable, "-m", "shipper", *args], capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 1 and "no message matches" in missing.stderr

@@ -24,6 +24,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from shipper.parse.packs import CorrelationSpec, Pack
@@ -138,9 +139,14 @@ def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+@cache
+def _path(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
 def _get(event: dict[str, Any], dotted: str) -> Any:
     node: Any = event
-    for part in dotted.split("."):
+    for part in _path(dotted):
         if not isinstance(node, dict):
             return None
         node = node.get(part)
@@ -165,18 +171,21 @@ class Correlator:
     def feed(self, event: dict[str, Any]) -> list[Transaction]:
         """Take one parsed event; return the transactions it completed (or evicted)."""
         self.current = self.current_role = None
-        dataset = _get(event, "event.dataset")
-        spec = self.specs.get(dataset) if isinstance(dataset, str) else None
+        meta = event.get("event")  # the hot path: plain lookups rather than _get
+        if not isinstance(meta, dict):
+            return []
+        spec = self.specs.get(meta.get("dataset"))
         if spec is None:
             return []
-        role = spec.roles.get(_get(event, "event.action") or "")
+        role = spec.roles.get(meta.get("action") or "")
         qid = _first(_get(event, spec.key))
         stamp = event.get("@timestamp")
         if role is None or not isinstance(qid, str) or not isinstance(stamp, str):
             return []
-        self.latest = max(self.latest, stamp)
-        host = _get(event, "host.hostname") or ""
-        instance = _get(event, "mail.instance") or ""
+        if stamp > self.latest:
+            self.latest = stamp
+        host = (event.get("host") or {}).get("hostname") or ""
+        instance = (event.get("mail") or {}).get("instance") or ""
         key = (host, instance, qid)
         tx = self.open.get(key)
         if tx is None:
@@ -185,7 +194,7 @@ class Correlator:
             if tx is not None:
                 self._link(tx, key)
             else:
-                tx = Transaction(host, instance, dataset, [qid], stamp, stamp)
+                tx = Transaction(host, instance, meta["dataset"], [qid], stamp, stamp)
                 self.open[key] = tx
         tx.end = max(tx.end, stamp)
         tx.start = min(tx.start, stamp)

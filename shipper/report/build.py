@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from shipper.enrich.correlate import Correlator, Transaction, _get
+from shipper.enrich.correlate import Correlator, Transaction
 from shipper.report import model as m
 from shipper.report.tally import DomainStats, Tally, UserStats
 
@@ -59,11 +59,13 @@ class ReportBuilder:
         return found
 
     def _category(self, event: dict[str, Any]) -> None:
-        category = _get(event, "mail.reason.category")
+        mail = event.get("mail")
+        reason = mail.get("reason") if isinstance(mail, dict) else None
+        category = reason.get("category") if isinstance(reason, dict) else None
         if not isinstance(category, str):
             return
         counts = self.categories.setdefault(category, [0, 0, 0])
-        kind = _FAILED_LINE.get(_get(event, "mail.status") or "")
+        kind = _FAILED_LINE.get(mail.get("status") or "")  # type: ignore[union-attr]
         counts[2 if kind is None else kind] += 1
 
     def _outcome(self, tx: Transaction) -> None:

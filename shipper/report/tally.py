@@ -38,6 +38,14 @@ _PICKUP = re.compile(r": (sender|uid)=")
 _SMTP_CONNECT_1 = re.compile(r".* connect to (\S+?): ([^;]+); address \S+ port.*$")
 _SMTP_CONNECT_2 = re.compile(r".* connect to ([^[]+)\[\S+?\]: (.+?) \(port \d+\)$")
 _REJECT_PARTS = re.compile(r"^.* \b(?:reject(?:_warning)?|hold|discard): (\S+) from (\S+?): (.*)$")
+_SENDER_DOMAIN = re.compile(r"^[^@]+@(.+)$")
+_LOCAL_PART = re.compile(r"^[^@]+@")
+_DEFERRED_REASON = re.compile(r", status=deferred \(([^)]+)")
+_BOUNCED_REASON = re.compile(r", status=bounced \((.+)\)")
+_CONNECT_TO = re.compile(r"^connect to ")
+_REPLY_CODE = re.compile(r"^\d{3} ")
+_NUMBER = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_SHORT_DOMAIN = re.compile(r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$")
 
 
 def _domain_lower(address: str) -> str:
@@ -54,7 +62,7 @@ def gimme_domain(client: str) -> str:
     domain, ip = (m.group(1), m.group(2)) if m else ("", "")
     if domain in ("", "unknown"):
         return ip
-    short = re.match(r"^(.*)\.([^.]+)\.([^.]{3}|[^.]{2,3}\.[^.]{2})$", domain)
+    short = _SHORT_DOMAIN.match(domain)
     return f"{short.group(2)}.{short.group(3)}".lower() if short else domain
 
 
@@ -153,8 +161,9 @@ class Tally:
             return
         cmd = m.group(1)
         rmdr = f"{program}[{pid}]: {message}" if pid is not None else f"{program}: {message}"
-        rmdr = _ID_TAG.sub(": ", rmdr, count=1)
-        message = rmdr.split(": ", 1)[1] if ": " in rmdr else ""
+        if "[ID " in rmdr:
+            rmdr = _ID_TAG.sub(": ", rmdr, count=1)
+            message = rmdr.split(": ", 1)[1] if ": " in rmdr else ""
         q = _QID.match(message)
         if q is None:
             return
@@ -249,7 +258,7 @@ class Tally:
         if not whence:  # not received here (a forward, or its client= line is before the log)
             return
         del self._received_from[qid]
-        split = re.match(r"^[^@]+@(.+)$", address)
+        split = _SENDER_DOMAIN.match(address)
         domain = split.group(1) if split else address if whence == "pickup" else whence
         sending = self.sending_domains.setdefault(domain, DomainStats())
         sending.count += 1
@@ -263,7 +272,7 @@ class Tally:
                   hour: list[int]) -> None:  # fmt: skip
         address, relay, delay_text, status, rest = groups
         address = _domain_lower(address)
-        domain = re.sub(r"^[^@]+@", "", address, count=1)
+        domain = _LOCAL_PART.sub("", address, count=1)
         delay = _number(delay_text)
         if status == "sent":
             if "forwarded as " in rest:
@@ -283,9 +292,9 @@ class Tally:
             user.size += size
             self.bytes_delivered += size
         elif status == "deferred":
-            reason = re.search(r", status=deferred \(([^)]+)", rmdr)
+            reason = _DEFERRED_REASON.search(rmdr)
             text = said_trim(reason.group(1) if reason else "", 65)
-            text = re.sub(r"^connect to ", "", re.sub(r"^\d{3} ", "", text, count=1), count=1)
+            text = _CONNECT_TO.sub("", _REPLY_CODE.sub("", text, count=1), count=1)
             self.deferred_reasons[(cmd, text)] += 1
             hour[2] += 1
             day[2] += 1
@@ -297,8 +306,8 @@ class Tally:
             stats.deferrals += 1
             stats.delay_max = max(stats.delay_max, delay)
         elif status == "bounced":
-            reason = re.search(r", status=bounced \((.+)\)", rmdr)
-            text = re.sub(r"^\d{3} ", "", said_trim(reason.group(1) if reason else "", 66), count=1)
+            reason = _BOUNCED_REASON.search(rmdr)
+            text = _REPLY_CODE.sub("", said_trim(reason.group(1) if reason else "", 66), count=1)
             self.bounce_reasons[(relay, text)] += 1
             hour[3] += 1
             day[3] += 1
@@ -321,5 +330,5 @@ class Tally:
 
 def _number(text: str) -> float:
     """Perl's numeric value of a string: its leading number, else 0."""
-    m = re.match(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?", text)
+    m = _NUMBER.match(text)
     return float(m.group(0)) if m else 0.0

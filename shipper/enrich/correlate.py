@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -304,11 +304,43 @@ class Correlator:
             out += self._close(tx)
         return out
 
+    def snapshot(self) -> dict[str, Any]:
+        """The open transactions, to carry them over a restart (`restore`)."""
+        unique = {id(tx): tx for tx in self.open.values()}.values()
+        return {"latest": self.latest, "transactions": [_tx_state(tx) for tx in unique]}
+
+    def restore(self, state: dict[str, Any]) -> int:
+        """Take back what `snapshot` gave; the number of transactions restored."""
+        self.latest = max(self.latest, state.get("latest") or "")
+        count = 0
+        for item in state.get("transactions") or []:
+            tx = _tx_from_state(item)
+            for qid in tx.ids:
+                self.open[(tx.host, tx.instance, qid)] = tx
+            count += 1
+        return count
+
     def finish(self) -> Iterator[Transaction]:
         """The input ended: everything still open, oldest first (incomplete: in flight or cut off)."""
         unique = {id(tx): tx for tx in self.open.values()}
         self.open.clear()
         yield from sorted(unique.values(), key=lambda t: t.start)
+
+
+def _tx_state(tx: Transaction) -> dict[str, Any]:
+    state = {f.name: getattr(tx, f.name) for f in fields(tx)}
+    state["removed"] = sorted(tx.removed)
+    state["recipients"] = [vars(r) for r in tx.recipients.values()]
+    state["reason"] = list(tx.reason) if tx.reason else None
+    return state
+
+
+def _tx_from_state(state: dict[str, Any]) -> Transaction:
+    state = dict(state)
+    recipients = {r["address"]: Recipient(**r) for r in state.pop("recipients")}
+    removed = set(state.pop("removed"))
+    reason = state.pop("reason")
+    return Transaction(**state, recipients=recipients, removed=removed, reason=tuple(reason) if reason else None)
 
 
 ENRICHED_ROLES = {"delivery", "expired", "bounce", "removed"}

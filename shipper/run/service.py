@@ -121,6 +121,7 @@ class Service:
         self.deadline: threading.Timer | None = None
         self.deadline_at = 0.0
         self.correlator: Correlator | None = None
+        self.emitted = self.acknowledged = 0  # line events handed to the output / confirmed by it
         self.changed: dict[int, Transaction] = {}  # open transactions whose document is out of date
         self.transactions_index = ""
 
@@ -128,10 +129,10 @@ class Service:
     def _output(self) -> ElasticsearchOutput | LineOutput:
         out = self.config.output
         if out.stdout:
-            return LineOutput(sys.stdout.buffer, _ack, sync=False)
+            return LineOutput(sys.stdout.buffer, self._on_ack, sync=False)
         if out.file is not None:
             out.file.path.parent.mkdir(parents=True, exist_ok=True)
-            return LineOutput(out.file.path.open("ab"), _ack, sync=True)
+            return LineOutput(out.file.path.open("ab"), self._on_ack, sync=True)
         es = out.elasticsearch
         assert es is not None
         from shipper.elastic.connection import EsConnection
@@ -152,7 +153,40 @@ class Service:
             max_backoff=es.max_backoff, queue_batches=self.config.queue_batches,
         )  # fmt: skip
         writer = BulkWriter(client, settings, es.namespace, on_retry=lambda m: self.log(f"warning: {m}"))
-        return ElasticsearchOutput(writer, ack=_ack)
+        return ElasticsearchOutput(writer, ack=self._on_ack)
+
+    def _on_ack(self, batch: list[Pending]) -> None:
+        _ack(batch)
+        self.acknowledged += sum(1 for event in batch if event.token is not None)
+
+    @property
+    def _snapshot_path(self) -> Path:
+        return self.config.registry.path.with_name(self.config.registry.path.name + ".transactions.json")
+
+    def _restore_transactions(self) -> None:
+        """Messages open at the last clean stop go on where they were (the snapshot is used once)."""
+        path = self._snapshot_path
+        if self.correlator is None or not path.exists():
+            return
+        try:
+            restored = self.correlator.restore(orjson.loads(path.read_bytes()))
+            self.log(f"{restored} open message transactions carried over from the last stop")
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            self.log(f"warning: {path}: unusable ({exc}); open messages start afresh")
+        path.unlink(missing_ok=True)
+
+    def _save_transactions(self) -> None:
+        """Only when every line read was acknowledged: lines read again after a restart would otherwise
+        count twice in the messages they belong to."""
+        if self.correlator is None or not self.correlator.open:
+            return
+        if self.acknowledged != self.emitted or self.groupers:
+            self.log("open message transactions not carried over: not every line was acknowledged")
+            return
+        path = self._snapshot_path
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(self.correlator.snapshot()))
+        os.replace(tmp, path)
 
     def _setup(self, client: Any, max_backoff: float) -> None:
         """Install the templates; a cluster not up yet (shipper started at boot before it) is waited for."""
@@ -225,6 +259,7 @@ class Service:
         registry = Registry.load(self.config.registry.path)
         self._install_signals()
         output = self.output = self._output()
+        self._restore_transactions()
         tailer = self._tailer(registry)
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
@@ -312,6 +347,7 @@ class Service:
             closed = self._correlate(doc)
             event = addresser.address(doc, key[0], identity, offset, raw, path, read_at)
             event.token = (source, generation, end)
+            self.emitted += 1
             output.add(event)
             for tx in closed:
                 self._send_transaction(tx, output)
@@ -383,6 +419,7 @@ class Service:
             observer.stop()
         tailer.close()
         registry.save()
+        self._save_transactions()
         self.log(f"stopped: {self.lines} lines read; {_outcomes(stats)}; registry saved to {registry.path}")
 
     # --- signals, reload, status ---------------------------------------------------------------------

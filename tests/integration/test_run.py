@@ -470,3 +470,32 @@ def test_a_message_transaction_is_updated_in_place_as_its_message_changes(es, es
     line = es.search(index=f"logs-mail.postfix-{run_ns}", q="mail.status:sent", size=1)["hits"]["hits"][0]["_source"]
     assert line["email"]["from"]["address"] == ["app@example.com"] and line["user"]["name"] == "app@example.com"
     assert shipper.stop() == 0
+
+
+def test_open_messages_carry_over_a_restart(es, es_url, run_ns, tmp_path):
+    """Stopped while a message waits in the queue, started again when its delivery is logged: still one
+    document, now complete, with what the lines before the stop said (sender, client, SASL user)."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(FIRST)
+    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)], transactions={"update_interval": "300ms"})
+    shipper.start()
+    deadline = time.monotonic() + 60
+    while not transactions(es, run_ns) and time.monotonic() < deadline:
+        assert shipper.alive(), shipper.log()[-3000:]
+        time.sleep(0.3)
+    assert shipper.stop() == 0
+    assert (tmp_path / "registry.json.transactions.json").exists(), shipper.log()
+    with log.open("ab") as out:
+        out.write(LATER)
+    shipper.start()
+    while transactions(es, run_ns)[0]["mail"]["status"] != "sent" and time.monotonic() < deadline:
+        assert shipper.alive(), shipper.log()[-3000:]
+        time.sleep(0.3)
+    assert shipper.stop() == 0
+    docs = transactions(es, run_ns)
+    assert len(docs) == 1, docs
+    doc = docs[0]
+    assert doc["mail"]["status"] == "sent" and doc["mail"]["complete"] is True and doc["mail"]["deferrals"] == 1
+    assert doc["email"]["from"]["address"] == ["app@example.com"] and doc["user"]["name"] == "app@example.com"
+    assert "1 open message transactions carried over" in shipper.log()
+    assert not (tmp_path / "registry.json.transactions.json").exists()  # nothing open at the second stop

@@ -538,10 +538,11 @@ def ingest(
                 open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}")),
                 options, namespace, output, progress.update, correlate=with_transactions,
             )  # fmt: skip
-        try:
-            client.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True)
-        except AuthorizationException:
-            warn("not allowed to refresh: new events become searchable within the refresh interval (1 s)")
+        for index in (f"logs-mail.*-{namespace}", f"mail-transactions-{namespace}"):
+            try:
+                client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)
+            except AuthorizationException:
+                warn(f"not allowed to refresh {index}: what was written becomes searchable within a second")
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except (ApiError, TransportError) as exc:
@@ -765,7 +766,8 @@ class ReportFormat(StrEnum):
         "Examples:\n\n"
         "  shipper report /var/log/mail.log\n\n"
         "  shipper report --format html -o yesterday.html /var/log/mail.log.1.gz\n\n"
-        "  shipper report --format json /var/log/maillog* | jq .grand_totals"
+        "  shipper report --format json /var/log/maillog* | jq .grand_totals\n\n"
+        "  shipper report -d yesterday /var/log/mail.log /var/log/mail.log.1.gz   # the daily cron report"
     )
 )
 def report(
@@ -775,6 +777,9 @@ def report(
     ] = ReportFormat.text,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     top: Annotated[int, typer.Option(min=0, help="Rows per table (0 = all).")] = 20,
+    day: Annotated[
+        str | None, typer.Option("--day", "-d", help="Only this day: today, yesterday or YYYY-MM-DD (pflogsumm -d).")
+    ] = None,
     syslog_name: Annotated[
         str, typer.Option(help="Count this Postfix instance (syslog_name) besides 'postfix', as pflogsumm does.")
     ] = "postfix",
@@ -803,9 +808,11 @@ def report(
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
+    only_day = _report_day(day, tz) if day is not None else None
     progress = _ByteProgress([p for p in files if str(p) != "-"], always=output is not None, label="reading")
     events, failed = _parsed_events(files, timezone, reference_date, progress)
-    builder = ReportBuilder(Correlator(load_packs(), ttl=ttl_hours * 3600), tz, timezone_name(tz), syslog_name, top)
+    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600)
+    builder = ReportBuilder(correlator, tz, timezone_name(tz), syslog_name, top, only_day)
     with progress:
         result = build(events(), builder)
     if output_format is ReportFormat.json:
@@ -829,6 +836,19 @@ def report(
     for problem in dict.fromkeys(failed):
         _error(problem)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def _report_day(text: str, tz: object) -> str:
+    from datetime import datetime, timedelta
+
+    today = datetime.now(tz).date()  # type: ignore[arg-type]
+    if text in ("today", "yesterday"):
+        return (today - timedelta(days=text == "yesterday")).isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        _error(f"--day: expected today, yesterday or YYYY-MM-DD, got {text!r}")
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 ConfigOption = Annotated[

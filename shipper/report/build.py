@@ -17,8 +17,9 @@ _FAILED_LINE = {"deferred": 0, "bounced": 1, "undeliverable": 1, "expired": 1}
 
 class ReportBuilder:
     def __init__(self, correlator: Correlator, tz: tzinfo, tz_name: str, syslog_name: str = "postfix",
-                 top: int = 20) -> None:  # fmt: skip
+                 top: int = 20, day: str | None = None) -> None:  # fmt: skip
         self.tally = Tally(syslog_name=syslog_name)
+        self.day = day  # only lines of this local date (YYYY-MM-DD), as pflogsumm -d
         self.correlator = correlator
         self.tz = tz
         self.tz_name = tz_name
@@ -32,16 +33,19 @@ class ReportBuilder:
         self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
 
     def feed(self, event: dict[str, Any]) -> None:
-        self.lines += 1
         stamp = event.get("@timestamp")
         if not isinstance(stamp, str):
+            self.lines += self.day is None
             return
+        day, hour = self._day_hour(stamp)
+        if self.day is not None and day != self.day:
+            return
+        self.lines += 1
         self.first = stamp if self.first is None else min(self.first, stamp)
         self.last = stamp if self.last is None else max(self.last, stamp)
         process = event.get("process") or {}
         program, message = process.get("name"), event.get("message")
         if isinstance(program, str) and isinstance(message, str):
-            day, hour = self._day_hour(stamp)
             self.tally.feed(program, process.get("pid"), message, day, hour)
         self._category(event)
         for tx in self.correlator.feed(event):

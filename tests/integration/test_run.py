@@ -333,7 +333,9 @@ def test_prometheus_metrics_on_localhost(es, es_url, run_ns, tmp_path):
     log = tmp_path / "mail.log"
     log.write_bytes(b"".join(generated_lines(40, seed=23)))
     port = free_port()
-    shipper = Shipper(tmp_path, es_url, run_ns, [str(log)], metrics={"enabled": True, "port": port})
+    shipper = Shipper(
+        tmp_path, es_url, run_ns, [str(log)], metrics={"enabled": True, "port": port}, transactions={"enabled": False}
+    )  # events_total would count message documents too
     shipper.start()
     assert wait_for(es, shipper, 40, timeout=60) == 40
     deadline = time.monotonic() + 10

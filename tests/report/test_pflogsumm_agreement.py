@@ -106,3 +106,14 @@ def test_pflogsumm_as_installed_prints_the_same_figures_rounded(simulated_log):
     got = shipper_report([simulated_log])["grand_totals"]
     assert {k: units(got[k]) for k in installed} == installed
     assert installed["bytes_received"][1] in ("k", "m")  # the rounding was exercised
+
+
+def test_one_day_as_pflogsumm_d_counts_it(exact_pflogsumm, simulated_log, tmp_path):
+    """`--day` keeps the lines of one local date, as pflogsumm -d does with the date string of each line."""
+    day = tmp_path / "jan1.log"
+    day.write_text("".join(line for line in simulated_log.open() if line.startswith("Jan  1 ")))
+    expected = {k: v[0] for k, v in pflogsumm_totals(exact_pflogsumm, [day]).items()}
+    report = shipper_report([simulated_log], "--reference-date", "2026-11-28", "--day", "2026-01-01")
+    assert {k: report["grand_totals"][k] for k in expected} == expected
+    assert report["first"].startswith("2026-01-01") and report["last"].startswith("2026-01-01")
+    assert [d["date"] for d in report["per_day"]] == ["2026-01-01"]

@@ -21,6 +21,7 @@ whatever order they come, and a transaction closes only when its removal is seen
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -165,6 +166,7 @@ class Correlator:
         self.open: dict[tuple[str, str, str], Transaction] = {}  # (host, instance, queue id) -> transaction
         self.seen = 0
         self.latest = ""
+        self.instances: set[tuple[str, str]] = set()  # (host, MTA instance) seen, for `_hop`
         self.current: Transaction | None = None  # the transaction of the last event fed, for `enrich`
         self.current_role: str | None = None
 
@@ -185,7 +187,11 @@ class Correlator:
         if stamp > self.latest:
             self.latest = stamp
         host = (event.get("host") or {}).get("hostname") or ""
+        if role == "hop":  # another program's word on an MTA's message (a content filter's queued_as)
+            self._hop(host, qid, _get(event, "mail.queued_as"), stamp)
+            return []
         instance = (event.get("mail") or {}).get("instance") or ""
+        self.instances.add((host, instance))
         key = (host, instance, qid)
         tx = self.open.get(key)
         if tx is None:
@@ -206,9 +212,26 @@ class Correlator:
         return done
 
     def _link(self, tx: Transaction, key: tuple[str, str, str]) -> None:
+        """`key`'s queue ID joins `tx`'s chain; a transaction it already had is merged in."""
+        other = self.open.get(key)
+        if other is not None and other is not tx:
+            _merge(tx, other)
+            for qid in other.ids:
+                if self.open.get((key[0], key[1], qid)) is other:
+                    self.open[(key[0], key[1], qid)] = tx
         if key[2] not in tx.ids:
             tx.ids.append(key[2])
         self.open[key] = tx
+
+    def _hop(self, host: str, qid: str, queued_as: Any, stamp: str) -> None:
+        if not isinstance(queued_as, str):
+            return
+        for h, instance in self.instances:
+            tx = self.open.get((h, instance, qid)) if h == host else None
+            if tx is not None:
+                tx.end = max(tx.end, stamp)
+                self._link(tx, (host, instance, queued_as))
+                return
 
     def _apply(self, tx: Transaction, role: str, event: dict[str, Any], spec: CorrelationSpec,
                key: tuple[str, str, str]) -> list[Transaction]:  # fmt: skip
@@ -263,12 +286,15 @@ class Correlator:
         status = _get(event, "mail.status") or "deferred"
         relay = _get(event, "mail.relay") or ""
         queued_as = _get(event, "mail.queued_as")
-        hop = status == "sent" and isinstance(queued_as, str) and any(r in relay for r in spec.local_relays)
-        if hop:  # through a content filter: the message goes on under its new queue ID
+        to_filter = status == "sent" and any(r in relay for r in spec.local_relays)
+        discarded = to_filter and re.search(spec.discard_reply, _get(event, "mail.response") or "") is not None
+        if to_filter and not discarded and isinstance(queued_as, str):  # goes on under its new queue ID
             self._link(tx, (tx.host, tx.instance, queued_as))
             return
         recipient = tx.recipients.setdefault(address, Recipient(address))
         recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
+        if discarded:
+            recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
         recipient.dsn = _get(event, "mail.dsn")
         recipient.relay = relay or None
         recipient.delay = _get(event, "mail.delay")
@@ -325,6 +351,25 @@ class Correlator:
         unique = {id(tx): tx for tx in self.open.values()}
         self.open.clear()
         yield from sorted(unique.values(), key=lambda t: t.start)
+
+
+def _merge(into: Transaction, other: Transaction) -> None:
+    """A transaction opened for a queue ID that turns out to continue `into`'s message."""
+    into.start, into.end = min(into.start, other.start), max(into.end, other.end)
+    into.removed |= other.removed
+    for qid in other.ids:
+        if qid not in into.ids:
+            into.ids.append(qid)
+    for address, recipient in other.recipients.items():
+        into.recipients[address] = recipient
+    into.deferrals += other.deferrals
+    into.deferral_reasons += [r for r in other.deferral_reasons if r not in into.deferral_reasons][:20]
+    for name in ("message_id", "sender", "size", "nrcpt", "user", "reason"):
+        if getattr(into, name) is None:
+            setattr(into, name, getattr(other, name))
+    if into.client_ip is None or into.client_ip in ("127.0.0.1", "::1"):
+        into.client_ip = other.client_ip or into.client_ip
+        into.client_domain = other.client_domain or into.client_domain
 
 
 def _tx_state(tx: Transaction) -> dict[str, Any]:

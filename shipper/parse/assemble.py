@@ -31,6 +31,18 @@ class DerivePlan:
     mapping: dict[str, Any] | None
     regex: re.Pattern[str] | None
     captures: tuple[tuple[str, str, Convert], ...]  # (group name, field, converter)
+    findall: re.Pattern[str] | None = None  # `to` gets every match, as a list
+    convert: Convert = None  # for `findall`: the converter of `to`
+
+
+def split_all(derive: DerivePlan, source: Any) -> Any:
+    """`findall`: every match of the derive's regex in the source (a list's items joined by commas)."""
+    assert derive.findall is not None
+    text = ",".join(map(str, source)) if isinstance(source, list) else str(source)
+    found = derive.findall.findall(text)
+    if not found:
+        return None
+    return derive.convert(found) if derive.convert else found
 
 
 class _Code:
@@ -202,6 +214,12 @@ def _emit_derive(code: _Code, derive: DerivePlan, event_static: dict[str, Any]) 
     if derive.to in event_static:
         return
     var, leaf = code.slot(derive.to)
+    if derive.findall is not None:
+        in_place = derive.to == derive.source
+        code.emit(f"if s is not None{'' if in_place else f' and {derive.to!r} not in p'}:")
+        code.emit(f"t = {code.const(split_all)}({code.const(derive)}, s)", 2)
+        code.emit(f"if t is not None: {var}[{leaf}] = t; p.add({derive.to!r})", 2)
+        return
     code.emit(f"if s is not None and {derive.to!r} not in p:")
     if derive.mapping is None:
         code.emit(f"{var}[{leaf}] = s; p.add({derive.to!r})", 2)

@@ -57,19 +57,26 @@ class EventSpec(_Strict):
 
 
 class Derive(_Strict):
-    """Fill a field the rule did not capture from one it did: by value map, by regex, or by copy."""
+    """Fill a field the rule did not capture from one it did: by value map, by regex, by copy, or by a
+    list of every match of `findall` (its group, if it has one), e.g. `<a>,<b>` into `[a, b]`; with
+    `findall`, `to` may be `from` itself, which is then replaced by the list."""
 
     source: str = Field(alias="from")
     to: str | None = None
     map: dict[str, Any] | None = None
     pattern: str | None = None
+    findall: str | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Derive:
         if self.pattern is None and self.to is None:
-            raise ValueError("a derive needs `to` (with optional `map`) or a `pattern` with named captures")
-        if self.pattern is not None and (self.to is not None or self.map is not None):
-            raise ValueError("a derive takes either `pattern` or `to`/`map`, not both")
+            raise ValueError("a derive needs `to` (with `map` or `findall` optional) or a `pattern` with captures")
+        if self.pattern is not None and (self.to is not None or self.map is not None or self.findall is not None):
+            raise ValueError("a derive takes either `pattern` or `to` (with `map` or `findall`), not both")
+        if self.findall is not None and self.map is not None:
+            raise ValueError("a derive takes `map` or `findall`, not both")
+        if self.findall is not None and re.compile(self.findall).groups > 1:
+            raise ValueError("`findall` may have at most one group")
         return self
 
 
@@ -89,7 +96,7 @@ class Rule(_Strict):
     examples: list[Example] = Field(min_length=1)
 
 
-CorrelationRole = Literal["client", "header", "envelope", "delivery", "expired", "removed", "bounce", "rejected"]
+CorrelationRole = Literal["client", "header", "envelope", "delivery", "expired", "removed", "bounce", "rejected", "hop"]
 
 
 class CorrelationSpec(_Strict):
@@ -99,12 +106,16 @@ class CorrelationSpec(_Strict):
     key: str = "email.local_id"
     roles: dict[str, CorrelationRole]
     local_relays: list[str] = ["127.0.0.1", "::1", "localhost"]  # a delivery to these that is queued
-    # under a new ID is a hop through a content filter, not the recipient's fate
+    # under a new ID is a hop through a content filter, not the recipient's fate; one the filter answered
+    # with `discard_reply` (e.g. Amavis' `250 2.7.0 Ok, discarded, id=... - spam`) was discarded there
+    discard_reply: str = r"\bdiscarded\b"
 
 
 class Pack(_Strict):
     source: str = Field(pattern=r"^[a-z0-9_]+$")
-    dataset: str = Field(pattern=r"^mail\.[a-z0-9_]+$")
+    # mail.<source>, or mail.<family>.<source> (mail.auth.sshd, mail.zimbra.mailbox): every data stream
+    # shipper writes is logs-mail.*, one template, lifecycle, privilege and Kibana data view for all
+    dataset: str = Field(pattern=r"^mail\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
     description: str
     programs: str
     prefix: str = ""

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shipper.enrich.reasons import annotate, annotate_flat
-from shipper.parse.assemble import Assembler, DerivePlan, build_assembler
+from shipper.parse.assemble import Assembler, DerivePlan, build_assembler, split_all
 from shipper.parse.envelope import Envelope, EnvelopeParser
 from shipper.parse.event import nest
 from shipper.parse.packs import Derive, Expansion, Pack, PackError, Rule, load_packs
@@ -191,6 +191,9 @@ class Parser:
         for name in (spec.source, spec.to):
             if name is not None and name not in fields:
                 raise PackError(f"{where}: unknown field {name!r}")
+        if spec.findall is not None:
+            assert spec.to is not None
+            return DerivePlan(spec.source, spec.to, None, None, (), re.compile(spec.findall), coercer(spec.to))
         if spec.pattern is None:
             return DerivePlan(spec.source, spec.to, spec.map, None, ())
         exp = Expansion(pack.patterns, where)
@@ -344,6 +347,11 @@ class Parser:
                             produced[name] = convert(value) if convert else value
                         except FieldTypeError as exc:
                             errors.append(f"{name}: {exc}")
+            elif derive.findall is not None:
+                if derive.to not in compiled.event and (derive.to == derive.source or derive.to not in produced):
+                    found = split_all(derive, source)
+                    if found is not None:
+                        produced[derive.to] = found  # type: ignore[index]
             elif derive.to is not None and derive.to not in produced and derive.to not in compiled.event:
                 if derive.mapping is None:
                     produced[derive.to] = source

@@ -92,6 +92,8 @@ class ReportBuilder:
             self.outcomes["delivered"] += 1
         elif fates & {"sent", "forwarded"}:
             self.outcomes["partially_delivered"] += 1
+        elif fates == {"discarded"}:
+            self.outcomes["discarded"] += 1
         elif fates == {"expired"}:
             self.outcomes["expired"] += 1
         else:

@@ -163,3 +163,40 @@ def test_a_smarthost_demanding_sasl_gets_its_diagnosis():
     doc = tx.doc()
     assert doc["mail"]["status"] == "deferred" and doc["mail"]["reason"]["category"] == "relay authentication"
     assert "smtp_sasl_password_maps" in doc["mail"]["reason"]["hint"]
+
+
+AMAVIS = """\
+Nov 28 10:05:01 mx1 postfix/smtpd[4101]: 4A1B2C3D4E: client=mail-wr1-f54.google.com[209.85.221.54]
+Nov 28 10:05:01 mx1 postfix/qmgr[1200]: 4A1B2C3D4E: from=<j.smith@gmail.com>, size=18211, nrcpt=1 (queue active)
+Nov 28 10:05:02 mx1 postfix/smtpd[4105]: 5B2C3D4E5F: client=localhost[127.0.0.1]
+Nov 28 10:05:02 mx1 postfix/cleanup[4102]: 5B2C3D4E5F: message-id=<CAHx1q2w3e4r@mail.gmail.com>
+Nov 28 10:05:02 mx1 postfix/qmgr[1200]: 5B2C3D4E5F: from=<j.smith@gmail.com>, size=19033, nrcpt=1 (queue active)
+Nov 28 10:05:02 mx1 amavis[2201]: (02201-01) Passed CLEAN {RelayedInbound}, [209.85.221.54]:44312 <j.smith@gmail.com> -> <alice@example.com>, Queue-ID: 4A1B2C3D4E, Message-ID: <CAHx1q2w3e4r@mail.gmail.com>, mail_id: Qw3Er4Ty5Ui6, Hits: -1.9, size: 18211, queued_as: 5B2C3D4E5F, 842 ms
+Nov 28 10:05:02 mx1 postfix/qmgr[1200]: 4A1B2C3D4E: removed
+Nov 28 10:05:02 mx1 postfix/lmtp[4106]: 5B2C3D4E5F: to=<alice@example.com>, relay=mail.example.com[private/dovecot-lmtp], delay=0.11, delays=0.03/0.01/0.02/0.05, dsn=2.0.0, status=sent (250 2.0.0 <alice@example.com> 8AbC Saved)
+Nov 28 10:05:02 mx1 postfix/qmgr[1200]: 5B2C3D4E5F: removed
+Nov 28 10:12:40 mx1 postfix/smtpd[4110]: 7D2E43E0C1: client=unknown[203.0.113.77]
+Nov 28 10:12:40 mx1 postfix/qmgr[1200]: 7D2E43E0C1: from=<billing@fake-invoices.example>, size=48211, nrcpt=1 (queue active)
+Nov 28 10:12:40 mx1 postfix/smtp[4103]: 7D2E43E0C1: to=<alice@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=0.52, delays=0.1/0/0.01/0.41, dsn=2.7.0, status=sent (250 2.7.0 Ok, discarded, id=02210-07 - banned: multipart/mixed | application/x-msdownload,.exe,.exe-ms,invoice.exe)
+Nov 28 10:12:40 mx1 postfix/qmgr[1200]: 7D2E43E0C1: removed
+"""
+
+
+def run_log(log: str) -> list:
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs())
+    done = []
+    for line in log.splitlines():
+        done += correlator.feed(parser.parse_doc(line)[0])
+    return done + list(correlator.finish())
+
+
+def test_amavis_queued_as_joins_a_reinjected_message_already_open_under_its_own_queue_id():
+    """No XFORWARD orig_queue_id, no Postfix relay reply: Amavis' own line is the only link."""
+    hop, discarded = run_log(AMAVIS)
+    assert hop.ids == ["4A1B2C3D4E", "5B2C3D4E5F"] and hop.complete
+    doc = hop.doc()
+    assert doc["mail"]["status"] == "sent" and doc["source"]["ip"] == "209.85.221.54"
+    assert doc["email"]["message_id"] == "CAHx1q2w3e4r@mail.gmail.com" and doc["mail"]["size"] == 18211
+    assert discarded.ids == ["7D2E43E0C1"] and discarded.complete
+    assert discarded.doc()["mail"]["status"] == "discarded"  # the filter's `Ok, discarded` is no delivery

@@ -3,7 +3,8 @@
 Formats: BSD/RFC 3164 syslog (optionally `<PRI>`, s6 `fac.sev:` prefix, Solaris `[ID n fac.sev]` tag,
 localised month names, Postfix `maillog_file`: `%b %d %H:%M:%S host prog[pid]: [severity: ]text` with a
 zero-padded day and the first host label, per Postfix's msg_logger.c), RFC 3339 high-precision (rsyslog),
-RFC 5424, multilog TAI64N, `tai64nlocal`/ISO-local timestamps and bare Unix-epoch stamps. rsyslog's
+RFC 5424, multilog TAI64N, `tai64nlocal`/ISO-local timestamps, bare Unix-epoch stamps and ClamAV's own
+log files (`Wed Jan 29 16:00:28 2020 -> text`). rsyslog's
 `message repeated N times: [ ... ]` is unwrapped into the repeated message and its count.
 """
 
@@ -47,6 +48,14 @@ _RFC5424 = re.compile(
 )
 _SD_ELEMENT = re.compile(r'\[(?P<id>[^\s\]=]+)(?P<params>(?: [^\s=\]]+="(?:[^"\\]|\\.)*")*) ?\]')
 _SD_PARAM = re.compile(r' ([^\s=\]]+)="((?:[^"\\]|\\.)*)"')
+# ClamAV's own log files (clamd.log, freshclam.log, `LogTime yes`): `Wed Jan 29 16:00:28 2020 -> text`. The
+# format names its program: such lines go to the ClamAV pack.
+_CTIME = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<clock>\d\d:\d\d:\d\d) "
+    r"(?P<year>\d{4}) -> (?P<msg>.*)",
+    re.S,
+)
+CTIME_PROGRAM = "clamav"
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
@@ -135,7 +144,7 @@ class EnvelopeParser:
         elif first.isdigit():
             env = self._iso(line) or self._unix(line)
         else:
-            env = self._bsd(line)
+            env = self._bsd(line) or self._ctime(line)
         if env is not None and env.message.startswith("message repeated "):
             self._unwrap_repeat(env)
         return env
@@ -213,6 +222,13 @@ class EnvelopeParser:
             g["msg"] or "",
             extra,
         )
+
+    def _ctime(self, line: str) -> Envelope | None:
+        m = _CTIME.fullmatch(line)
+        if m is None:
+            return None
+        stamp = self.ts.bsd(m["mon"], m["day"], m["clock"], None, m["year"])
+        return None if stamp is None else Envelope(stamp, self.zone_name, None, CTIME_PROGRAM, None, m["msg"])
 
     def _tai64n(self, line: str) -> Envelope | None:
         return self._stamp_only(_TAI64N.fullmatch(line), self.ts.tai64n)

@@ -192,6 +192,9 @@ class Correlator:
             return []
         instance = (event.get("mail") or {}).get("instance") or ""
         self.instances.add((host, instance))
+        if role == "bounce" and (host, instance, qid) not in self.open:  # its message already ended
+            self._notification(host, instance, qid, _get(event, "mail.bounce.queue_id"), stamp, meta["dataset"])
+            return []
         key = (host, instance, qid)
         tx = self.open.get(key)
         if tx is None:
@@ -223,6 +226,16 @@ class Correlator:
             tx.ids.append(key[2])
         self.open[key] = tx
 
+    def _notification(self, host: str, instance: str, parent: str, child: Any, stamp: str, dataset: str) -> None:
+        """A bounce notification `child` about message `parent` (its first lines may already be in)."""
+        if not isinstance(child, str):
+            return
+        notification = self.open.get((host, instance, child))
+        if notification is None:
+            notification = Transaction(host, instance, dataset, [child], stamp, stamp)
+            self.open[(host, instance, child)] = notification
+        notification.parent = parent
+
     def _hop(self, host: str, qid: str, queued_as: Any, stamp: str) -> None:
         if not isinstance(queued_as, str):
             return
@@ -251,6 +264,9 @@ class Correlator:
             tx.nrcpt = _get(event, "mail.nrcpt") if tx.nrcpt is None else tx.nrcpt
         elif role == "delivery":
             self._delivery(tx, event, spec)
+            final = sum(r.status in FINAL for r in tx.recipients.values())
+            if spec.close_when_final and tx.nrcpt and final >= tx.nrcpt:
+                tx.removed.update(tx.ids)  # an MTA that logs no removal: every recipient has its fate
         elif role == "expired":
             tx.expired = True
             for recipient in tx.recipients.values():
@@ -258,13 +274,7 @@ class Correlator:
                     recipient.status = "expired"
         elif role == "bounce":
             child = _get(event, "mail.bounce.queue_id")
-            if isinstance(child, str):  # its cleanup line may already have opened it
-                notification = self.open.get((key[0], key[1], child))
-                if notification is None:
-                    notification = Transaction(key[0], key[1], tx.dataset, [child], event["@timestamp"],
-                                               event["@timestamp"])  # fmt: skip
-                    self.open[(key[0], key[1], child)] = notification
-                notification.parent = tx.ids[0]
+            self._notification(key[0], key[1], tx.ids[0], child, event["@timestamp"], tx.dataset)
         elif role == "rejected":
             if tx.sender is None and _first(_get(event, "email.from.address")) is not None:
                 tx.sender = _first(_get(event, "email.from.address"))
@@ -280,9 +290,12 @@ class Correlator:
         return []
 
     def _delivery(self, tx: Transaction, event: dict[str, Any], spec: CorrelationSpec) -> None:
-        address = _first(_get(event, "email.to.address"))
-        if not isinstance(address, str):
-            return
+        addresses = _get(event, "email.to.address")
+        for address in addresses if isinstance(addresses, list) else [addresses]:
+            if isinstance(address, str):
+                self._recipient(tx, address, event, spec)
+
+    def _recipient(self, tx: Transaction, address: str, event: dict[str, Any], spec: CorrelationSpec) -> None:
         status = _get(event, "mail.status") or "deferred"
         relay = _get(event, "mail.relay") or ""
         queued_as = _get(event, "mail.queued_as")

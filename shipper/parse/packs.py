@@ -109,6 +109,7 @@ class CorrelationSpec(_Strict):
     # under a new ID is a hop through a content filter, not the recipient's fate; one the filter answered
     # with `discard_reply` (e.g. Amavis' `250 2.7.0 Ok, discarded, id=... - spam`) was discarded there
     discard_reply: str = r"\bdiscarded\b"
+    close_when_final: bool = False  # an MTA that logs no removal (Sendmail): done when all nrcpt recipients are
 
 
 class Pack(_Strict):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -336,3 +337,42 @@ def test_trace_from_elasticsearch_explains_a_message_stuck_on_a_smarthost(es_url
     args = ["trace", "FFFFFFFFFF", "--es", es_url, "--namespace", ns]
     missing = subprocess.run([sys.executable, "-m", "shipper", *args], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 1 and "no message matches" in missing.stderr
+
+
+AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.auth.sshd", "mail.auth.sudo",
+                "mail.auth.su", "mail.auth.pam"}  # fmt: skip
+
+
+def test_one_query_finds_failed_logins_from_every_source(ingested, es: Any, namespace: str):
+    """`event.category: authentication and event.outcome: failure` finds the failed logins of every source,
+    with the same source.ip and user.name a local parse gives, once per attempt."""
+    query = {"query_string": {"query": "event.category:authentication AND event.outcome:failure"}}
+    found = es.search(index=f"logs-mail.*-{namespace}", query=query, size=1000,
+                      source=["event.dataset", "source.ip", "user.name"])["hits"]["hits"]  # fmt: skip
+    got = sorted(
+        (
+            h["_source"]["event"]["dataset"],
+            h["_source"].get("source", {}).get("ip"),
+            h["_source"].get("user", {}).get("name"),
+        )
+        for h in found
+    )
+    expected = sorted(
+        (e["event.dataset"], e.get("source.ip"), e.get("user.name"))
+        for e in sample_events()
+        if "authentication" in e.get("event.category", []) and e.get("event.outcome") == "failure"
+    )
+    assert got == expected
+    assert {dataset for dataset, _, _ in got} >= AUTH_SOURCES
+    remote = {d for d, ip, user in got if ip and user}
+    assert remote >= {"mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.auth.sshd"}
+
+
+def test_every_source_indexes_without_mapping_failures(ingested, es: Any, namespace: str):
+    """Every pack's samples land in their own data stream, every line (other tests here add Postfix lines)."""
+    assert ingested["dead_lettered"] == 0 and ingested["failed"] == 0
+    per_dataset = Counter(e["event.dataset"] for e in sample_events())
+    assert {"mail.amavis", "mail.clamav", "mail.freshclam", "mail.spamassassin", "mail.dovecot"} <= set(per_dataset)
+    for dataset, lines in per_dataset.items():
+        indexed = count(es, f"logs-{dataset}-{namespace}")
+        assert indexed >= lines if dataset == "mail.postfix" else indexed == lines, dataset

@@ -631,6 +631,7 @@ def _parsed_events(
     def events() -> Iterator[dict[str, Any]]:
         for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
             parser.set_reference(reference or file_reference(path))
+            parser.set_input(path)
             try:
                 for n, (text, tags) in enumerate(read_lines(stream)):
                     if progress is not None and n % 4096 == 0:

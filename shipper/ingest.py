@@ -175,6 +175,7 @@ def ingest_inputs(
         grouper = Grouper(spec) if spec is not None else None
         summary.files += 1
         parser.set_reference(options.reference or reference_date(path))
+        parser.set_input(path)
         file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
         identity: bytes | None = STDIN_IDENTITY if path is None else None
         read = 0

@@ -22,7 +22,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from shipper.parse.parser import Parser
+from shipper.parse.packs import load_packs
+from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
 
@@ -52,7 +53,8 @@ class ChunkParser:
             out.append(dumps(doc, None, option))
         return b"".join(out), Coverage(Counter(keys))
 
-    def run_block(self, reference: date, block: bytes) -> tuple[bytes, Coverage]:
+    def run_block(self, reference: date, source: str | None, block: bytes) -> tuple[bytes, Coverage]:
+        self.parser.set_path_source(source)
         return self.run(reference, split_block(block))
 
 
@@ -76,12 +78,12 @@ def _init_worker(options: ParseOptions, shared: _Shared) -> None:
     _shared = shared
 
 
-def _run_block(job: tuple[int, date, bytes]) -> Coverage:
+def _run_block(job: tuple[int, date, str | None, bytes]) -> Coverage:
     """Parse block `seq`, then write it once every earlier block is written: workers write the output
     themselves, in order, so hundreds of megabytes of NDJSON do not travel back through the parent."""
     assert _worker is not None and _shared is not None
-    seq, reference, block = job
-    blob, coverage = _worker.run_block(reference, block)
+    seq, reference, source, block = job
+    blob, coverage = _worker.run_block(reference, source, block)
     shared = _shared
     with shared.cond:
         while shared.turn.value != seq:
@@ -114,9 +116,11 @@ def _blocks(
     options: ParseOptions,
     on_chunk: Callable[[Path | None, BinaryIO], None],
     on_error: Callable[[Path | None, str], None],
-) -> Iterator[tuple[date, bytes]]:
+) -> Iterator[tuple[date, str | None, bytes]]:
+    packs = load_packs()
     for path, stream in inputs:
         reference = options.reference or reference_date(path)
+        source = None if options.source or path is None else detect_source(path, packs)
         read = 0
         try:
             for _offset, block in read_blocks(stream, BLOCK_BYTES):
@@ -124,7 +128,7 @@ def _blocks(
                 read += len(block)
                 if path is None and options.reference is None:
                     reference = reference_date(None)  # a stream may run for days: today, again per block
-                yield reference, block
+                yield reference, source, block
         except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
             on_error(path, f"unreadable after {read} bytes of data ({exc}); the lines before were parsed")
 
@@ -166,8 +170,8 @@ def parse_inputs(
         # would sit in memory whole.
         pending: deque[AsyncResult[Coverage]] = deque()
         try:
-            for seq, (reference, block) in enumerate(jobs):
-                pending.append(pool.apply_async(_run_block, ((seq, reference, block),)))
+            for seq, (reference, source, block) in enumerate(jobs):
+                pending.append(pool.apply_async(_run_block, ((seq, reference, source, block),)))
                 if len(pending) >= workers * 3:
                     yield pending.popleft().get()
             while pending:

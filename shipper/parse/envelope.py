@@ -56,6 +56,9 @@ _CTIME = re.compile(
     re.S,
 )
 CTIME_PROGRAM = "clamav"
+# Programs named by the log format rather than by a syslog header: a file whose path names a pack
+# (`freshclam.log`) overrides them.
+HINT_PROGRAMS = frozenset({CTIME_PROGRAM})
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)

@@ -119,6 +119,8 @@ class Pack(_Strict):
     dataset: str = Field(pattern=r"^mail\.[a-z0-9_]+(?:\.[a-z0-9_]+)?$")
     description: str
     programs: str
+    paths: list[str] = Field(default_factory=list)  # globs of files that hold this source's lines without a
+    # syslog program (Exim's mainlog, freshclam.log): matched against the file's path and its name
     prefix: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from shipper.enrich.reasons import annotate, annotate_flat
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler, split_all
-from shipper.parse.envelope import Envelope, EnvelopeParser
+from shipper.parse.envelope import HINT_PROGRAMS, Envelope, EnvelopeParser
 from shipper.parse.event import nest
 from shipper.parse.packs import Derive, Expansion, Pack, PackError, Rule, load_packs
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
@@ -23,6 +26,16 @@ OTHER_DATASET = "mail.other"
 MAX_RULE_INPUT = 16 * 1024
 _MISSING: Any = object()
 UNPARSED = "unparsed"
+
+
+def detect_source(path: Path | str, packs: list[Pack] | tuple[Pack, ...]) -> str | None:
+    """The source whose pack's `paths` globs match the file (its full path or its name), if any."""
+    text = str(path)
+    name = os.path.basename(text)
+    for pack in packs:
+        if any(fnmatch.fnmatch(text, glob) or fnmatch.fnmatch(name, glob) for glob in pack.paths):
+            return pack.source
+    return None
 
 
 def _converter(field_name: str) -> Convert:
@@ -128,7 +141,20 @@ class Parser:
         self.packs = [self._runtime(p) for p in all_packs]
         self.timestamps = TimestampConverter(resolve_timezone(timezone), reference or date.today())
         self.envelope = EnvelopeParser(self.timestamps)
-        self._routes: dict[str | None, _Route | None] = {}
+        self.by_path: _PackRuntime | None = None  # the pack a file's path names (see `set_input`)
+        self._route_caches: dict[str | None, dict[str | None, _Route | None]] = {None: {}}
+        self._routes: dict[str | None, _Route | None] = self._route_caches[None]
+
+    def set_input(self, path: Path | str | None) -> None:
+        """The file the next lines come from: a pack whose `paths` match it takes the lines no pack claims
+        by program (Exim's mainlog, Zimbra's mailbox.log, freshclam.log: no syslog program)."""
+        self.set_path_source(None if self.forced or path is None else detect_source(path, [r.pack for r in self.packs]))
+
+    def set_path_source(self, source: str | None) -> None:
+        runtime = next((r for r in self.packs if r.pack.source == source), None) if source else None
+        if runtime is not self.by_path:
+            self.by_path = runtime
+            self._routes = self._route_caches.setdefault(source, {})
 
     def set_reference(self, reference: date) -> None:
         """Change the date year-less timestamps are placed before (a file's mtime, or today)."""
@@ -220,6 +246,10 @@ class Parser:
             defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
             route = _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
             break
+        if self.by_path is not None and (route is None or program in HINT_PROGRAMS):
+            runtime = self.by_path
+            defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
+            route = _Route(runtime.pack, {}, self._matcher(runtime, program or ""), defaults)
         if len(self._routes) < 4096:
             self._routes[program] = route
         return route
@@ -278,7 +308,7 @@ class Parser:
             message = line
             out["message"] = message
             tags = [*(tags or ()), "no_envelope"]
-            route = self._route(None) if self.forced else None
+            route = self._route(None) if self.forced or self.by_path else None
         else:
             message = env.message
             out["@timestamp"] = env.timestamp

@@ -336,6 +336,7 @@ class Service:
     def _emit(self, source: Source, events: list[tuple[int, int, bytes, bool, int]], addresser: Addresser,
               output: Any) -> None:  # fmt: skip
         parser = self._parser(source.source)
+        parser.set_input(source.path)
         identity, generation, path = source.identity or b"", source.generation, os.path.abspath(source.path)
         read_at = now_iso()
         for offset, end, raw, cut, count in events:

@@ -58,6 +58,7 @@ def sample_events() -> list[dict[str, Any]]:
     correlator = Correlator(load_packs())
     events = []
     for path in SAMPLE_FILES:
+        parser.set_input(path)
         with path.open("rb") as stream:
             for text, tags in read_lines(stream):
                 doc = parser.parse_doc(text, tags or None)[0]

@@ -35,9 +35,11 @@ def example_parser(packs: tuple[Pack, ...] | None = None) -> Parser:
     return Parser(packs if packs is not None else load_packs(), timezone="UTC", reference=EXAMPLE_REFERENCE)
 
 
-def check_example(parser: Parser, rule: Rule, example: Example) -> str | None:
+def check_example(parser: Parser, rule: Rule, example: Example, source: str | None = None) -> str | None:
     """None when the example line matches `rule`, gives exactly the expected fields and a whole event that
-    honours the output contract; else the problem."""
+    honours the output contract; else the problem. A line without a syslog program goes to `source`'s
+    pack, as lines of a file whose path names that pack do."""
+    parser.set_path_source(source)
     parsed = parser.parse(example.line)
     if parsed.rule != rule.id:
         return f"matched rule {parsed.rule!r} instead"
@@ -61,7 +63,7 @@ def check_examples(packs: tuple[Pack, ...] | None = None) -> tuple[int, list[Exa
         for rule in pack.rules:
             for example in rule.examples:
                 count += 1
-                problem = check_example(parser, rule, example)
+                problem = check_example(parser, rule, example, pack.source)
                 if problem:
                     failures.append(ExampleFailure(pack.source, rule.id, example.line, problem))
     return count, failures

@@ -25,7 +25,7 @@ def example_parser_all():
 
 @pytest.mark.parametrize(("pack", "rule", "example"), EXAMPLES)
 def test_example(example_parser_all, pack, rule, example):
-    assert check_example(example_parser_all, rule, example) is None
+    assert check_example(example_parser_all, rule, example, pack.source) is None
 
 
 def test_every_postfix_daemon_named_by_the_issue_has_rules():

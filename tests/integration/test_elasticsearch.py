@@ -340,8 +340,8 @@ def test_trace_from_elasticsearch_explains_a_message_stuck_on_a_smarthost(es_url
     assert missing.returncode == 1 and "no message matches" in missing.stderr
 
 
-AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.exim", "mail.auth.sshd", "mail.auth.sudo",
-                "mail.auth.su", "mail.auth.pam"}  # fmt: skip
+AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.exim", "mail.auth.sshd",
+                "mail.auth.sudo", "mail.auth.su", "mail.auth.pam"}  # fmt: skip
 
 
 def test_one_query_finds_failed_logins_from_every_source(ingested, es: Any, namespace: str):

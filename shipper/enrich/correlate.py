@@ -167,6 +167,7 @@ class Correlator:
         self.seen = 0
         self.latest = ""
         self.instances: set[tuple[str, str]] = set()  # (host, MTA instance) seen, for `_hop`
+        self.deliveries: dict[tuple[str, Any], tuple[str, Any]] = {}  # (host, delivery number) -> (queue ID, rcpt)
         self.current: Transaction | None = None  # the transaction of the last event fed, for `enrich`
         self.current_role: str | None = None
 
@@ -181,6 +182,8 @@ class Correlator:
             return []
         role = spec.roles.get(meta.get("action") or "")
         qid = _first(_get(event, spec.key))
+        if spec.delivery_key is not None and role in ("delivery", "delivery-start"):
+            qid = self._delivery_of(event, spec.delivery_key, role, qid)
         stamp = event.get("@timestamp")
         if role is None or not isinstance(qid, str) or not isinstance(stamp, str):
             return []
@@ -225,6 +228,28 @@ class Correlator:
         if key[2] not in tx.ids:
             tx.ids.append(key[2])
         self.open[key] = tx
+
+    def _delivery_of(self, event: dict[str, Any], delivery_key: str, role: str, qid: Any) -> Any:
+        """qmail: `starting delivery N: msg M to remote R` says whose delivery N is; `delivery N: success`
+        gets M and R from it (and the line event gains them too)."""
+        number = _get(event, delivery_key)
+        host = (event.get("host") or {}).get("hostname") or ""
+        if number is None:
+            return qid
+        if role == "delivery-start":
+            if isinstance(qid, str):
+                self.deliveries[(host, number)] = (qid, _first(_get(event, "email.to.address")))
+                if len(self.deliveries) > 100_000:  # bounded: a delivery's result follows its start closely
+                    self.deliveries.pop(next(iter(self.deliveries)))
+            return qid
+        found = self.deliveries.pop((host, number), None)
+        if found is None:
+            return qid
+        email = event.setdefault("email", {})
+        email["local_id"] = found[0]
+        if found[1] is not None and "to" not in email:
+            email["to"] = {"address": [found[1]]}
+        return found[0]
 
     def _notification(self, host: str, instance: str, parent: str, child: Any, stamp: str, dataset: str) -> None:
         """A bounce notification `child` about message `parent` (its first lines may already be in)."""

@@ -58,7 +58,8 @@ _CTIME = re.compile(
 CTIME_PROGRAM = "clamav"
 # Programs named by the log format rather than by a syslog header: a file whose path names a pack
 # (`freshclam.log`) overrides them.
-HINT_PROGRAMS = frozenset({CTIME_PROGRAM})
+TAI64N_PROGRAM = "qmail"  # multilog's stamps: daemontools services, on a mail host qmail's
+HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM})
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
@@ -234,7 +235,10 @@ class EnvelopeParser:
         return None if stamp is None else Envelope(stamp, self.zone_name, None, CTIME_PROGRAM, None, m["msg"])
 
     def _tai64n(self, line: str) -> Envelope | None:
-        return self._stamp_only(_TAI64N.fullmatch(line), self.ts.tai64n)
+        env = self._stamp_only(_TAI64N.fullmatch(line), self.ts.tai64n)
+        if env is not None:
+            env.program = TAI64N_PROGRAM
+        return env
 
     def _unix(self, line: str) -> Envelope | None:
         return self._stamp_only(_UNIX.fullmatch(line), self.ts.unix)

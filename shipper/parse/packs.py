@@ -96,7 +96,9 @@ class Rule(_Strict):
     examples: list[Example] = Field(min_length=1)
 
 
-CorrelationRole = Literal["client", "header", "envelope", "delivery", "expired", "removed", "bounce", "rejected", "hop"]
+CorrelationRole = Literal[
+    "client", "header", "envelope", "delivery", "delivery-start", "expired", "removed", "bounce", "rejected", "hop"
+]
 
 
 class CorrelationSpec(_Strict):
@@ -109,6 +111,9 @@ class CorrelationSpec(_Strict):
     # under a new ID is a hop through a content filter, not the recipient's fate; one the filter answered
     # with `discard_reply` (e.g. Amavis' `250 2.7.0 Ok, discarded, id=... - spam`) was discarded there
     discard_reply: str = r"\bdiscarded\b"
+    # an MTA whose delivery results name a delivery, not the message (qmail): the field holding the delivery
+    # number; a `delivery-start` line maps it to its message and recipient
+    delivery_key: str | None = None
     close_when_final: bool = False  # an MTA that logs no removal (Sendmail): done when all nrcpt recipients are
 
 

@@ -287,6 +287,9 @@ class Correlator:
                 tx.sender = sender
             tx.size = _get(event, "mail.size") if tx.size is None else tx.size
             tx.nrcpt = _get(event, "mail.nrcpt") if tx.nrcpt is None else tx.nrcpt
+            listed = [a for a in _get(event, "email.to.address") or [] if a]
+            if tx.nrcpt is None and listed:  # an envelope line naming its recipients (Kerio's Recv:)
+                tx.nrcpt = len(listed)
         elif role == "delivery":
             self._delivery(tx, event, spec)
             final = sum(r.status in FINAL for r in tx.recipients.values())

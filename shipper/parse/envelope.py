@@ -3,8 +3,8 @@
 Formats: BSD/RFC 3164 syslog (optionally `<PRI>`, s6 `fac.sev:` prefix, Solaris `[ID n fac.sev]` tag,
 localised month names, Postfix `maillog_file`: `%b %d %H:%M:%S host prog[pid]: [severity: ]text` with a
 zero-padded day and the first host label, per Postfix's msg_logger.c), RFC 3339 high-precision (rsyslog),
-RFC 5424, multilog TAI64N, `tai64nlocal`/ISO-local timestamps, bare Unix-epoch stamps and ClamAV's own
-log files (`Wed Jan 29 16:00:28 2020 -> text`). rsyslog's
+RFC 5424, multilog TAI64N, `tai64nlocal`/ISO-local timestamps, bare Unix-epoch stamps, ClamAV's own
+log files (`Wed Jan 29 16:00:28 2020 -> text`) and Kerio Connect's (`[30/Nov/2005 17:57:14] text`). rsyslog's
 `message repeated N times: [ ... ]` is unwrapped into the repeated message and its count.
 """
 
@@ -56,10 +56,15 @@ _CTIME = re.compile(
     re.S,
 )
 CTIME_PROGRAM = "clamav"
+# Kerio Connect's logs: `[30/Nov/2005 17:57:14] text` (its files are told apart by their names).
+_KERIO = re.compile(
+    r"\[(?P<day>\d{1,2})/(?P<mon>[A-Z][a-z]{2})/(?P<year>\d{4}) (?P<clock>\d\d:\d\d:\d\d)\] (?P<msg>.*)", re.S
+)
+KERIO_PROGRAM = "kerio"
 # Programs named by the log format rather than by a syslog header: a file whose path names a pack
 # (`freshclam.log`) overrides them.
 TAI64N_PROGRAM = "qmail"  # multilog's stamps: daemontools services, on a mail host qmail's
-HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM})
+HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM, KERIO_PROGRAM})
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
@@ -143,6 +148,8 @@ class EnvelopeParser:
         first = line[:1]
         if first == "<":
             env = self._rfc5424(line) or self._bsd(line) or self._iso(line)
+        elif first == "[":
+            env = self._kerio(line)
         elif first == "@":
             env = self._tai64n(line)
         elif first.isdigit():
@@ -226,6 +233,13 @@ class EnvelopeParser:
             g["msg"] or "",
             extra,
         )
+
+    def _kerio(self, line: str) -> Envelope | None:
+        m = _KERIO.fullmatch(line)
+        if m is None:
+            return None
+        stamp = self.ts.bsd(m["mon"], m["day"], m["clock"], None, m["year"])
+        return None if stamp is None else Envelope(stamp, self.zone_name, None, KERIO_PROGRAM, None, m["msg"])
 
     def _ctime(self, line: str) -> Envelope | None:
         m = _CTIME.fullmatch(line)

@@ -27,7 +27,7 @@ from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pendin
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
 from shipper.parse.multiline import Grouped, Grouper
 from shipper.parse.packs import load_packs
-from shipper.parse.parser import Parser
+from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import decode_line, line_offsets, read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
 
@@ -144,7 +144,7 @@ def ingest_inputs(
     addresser = Addresser(namespace)
     hits = summary.coverage.hits
     packs = load_packs()
-    spec = next((p.multiline for p in packs if p.source == options.source), None) if options.source else None
+    multiline = {p.source: p.multiline for p in packs if p.multiline is not None}
     correlator = Correlator(packs) if correlate else None
     transactions_index = f"mail-transactions-{namespace}"
 
@@ -172,6 +172,8 @@ def ingest_inputs(
         send(doc, key, identity, group.offset, group.raw, file_path, read_at)
 
     for path, stream in inputs:
+        source = options.source or (detect_source(path, packs) if path is not None else None)
+        spec = multiline.get(source) if source else None  # events spanning lines (Zimbra's stack traces)
         grouper = Grouper(spec) if spec is not None else None
         summary.files += 1
         parser.set_reference(options.reference or reference_date(path))

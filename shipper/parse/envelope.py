@@ -64,7 +64,10 @@ KERIO_PROGRAM = "kerio"
 # Programs named by the log format rather than by a syslog header: a file whose path names a pack
 # (`freshclam.log`) overrides them.
 TAI64N_PROGRAM = "qmail"  # multilog's stamps: daemontools services, on a mail host qmail's
-HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM, KERIO_PROGRAM})
+# log4j's `%d %-5p [%t] ...` after an ISO stamp: Zimbra's mailboxd on a mail host
+_LOG4J = re.compile(r"(?:INFO|WARN|ERROR|DEBUG|FATAL|TRACE) +\[")
+LOG4J_PROGRAM = "zimbra"
+HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM, KERIO_PROGRAM, LOG4J_PROGRAM})
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
@@ -206,7 +209,10 @@ class EnvelopeParser:
         stamp, had_zone = self.ts.iso(g["ts"])
         if stamp is None:
             return None
-        return self._from_groups(stamp, None if had_zone else self.zone_name, g, {})
+        env = self._from_groups(stamp, None if had_zone else self.zone_name, g, {})
+        if env.program is None and _LOG4J.match(env.message):
+            env.program = LOG4J_PROGRAM
+        return env
 
     def _rfc5424(self, line: str) -> Envelope | None:
         m = _RFC5424.fullmatch(line)

@@ -33,7 +33,7 @@ from shipper.outputs.elasticsearch import (
 )
 from shipper.parse.multiline import Grouper
 from shipper.parse.packs import load_packs
-from shipper.parse.parser import Parser
+from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import decode_line
 from shipper.run.config import ConfigError, RunConfig, load_config
 from shipper.run.registry import Registry
@@ -117,6 +117,7 @@ class Service:
         self.output: Any = None
         self.groupers: dict[int, Grouper] = {}
         self.grouped_sources: dict[int, Source] = {}
+        self.single_line_paths: set[str] = set()  # files whose pack has no multiline events
         self.multiline = {pack.source: pack.multiline for pack in load_packs() if pack.multiline is not None}
         self.deadline: threading.Timer | None = None
         self.deadline_at = 0.0
@@ -379,12 +380,18 @@ class Service:
             self._send_transaction(tx, output)
 
     def _grouper(self, source: Source) -> Grouper | None:
-        """The multiline grouper of a file whose input names a pack that declares multiline."""
-        if source.source is None:
-            return None
+        """The multiline grouper of a file whose pack (its input's, or the one its path names) declares
+        multiline."""
         grouper = self.groupers.get(id(source))
         if grouper is None:
-            spec = self.multiline.get(source.source)
+            path = os.fspath(source.path)
+            if path not in self.single_line_paths:
+                name = source.source or detect_source(path, load_packs())
+                spec = self.multiline.get(name) if name else None
+                if spec is None:
+                    self.single_line_paths.add(path)
+            else:
+                spec = None
             if spec is None:
                 return None
             grouper = self.groupers[id(source)] = Grouper(spec)

@@ -21,7 +21,7 @@ def test_the_example_config_is_valid(monkeypatch):
     loaded = load_config(ROOT / "examples" / "shipper.yml")
     assert loaded.output.elasticsearch is not None
     assert loaded.output.elasticsearch.hosts == ["http://127.0.0.1:9200"]
-    assert loaded.inputs is not None and loaded.inputs[0].paths == [str(ROOT / "samples/postfix/*.log")]
+    assert loaded.inputs is not None and loaded.inputs[0].paths == [str(ROOT / "samples/*/*.log")]
     assert loaded.registry.path == ROOT / ".shipper" / "registry.json"
     assert loaded.start_position == "beginning"
 

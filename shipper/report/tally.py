@@ -219,18 +219,19 @@ class Tally:
         elif cmd == "master":
             parts = re.split(r"^.*master.*: ", rmdr)
             self.master[parts[1] if len(parts) > 1 else ""] += 1
+        # The `in` tests only skip expressions that cannot match without that literal (a quarter of the cost).
         elif cmd in ("smtpd", "postscreen"):
-            if (client := _CLIENT.search(rmdr)) is not None:
+            if "client=" in rmdr and (client := _CLIENT.search(rmdr)) is not None:
                 self._received(qid, gimme_domain(client.group(1)), day, hour)
             elif (action := _SMTPD_ACTION.search(rmdr)) is not None:
                 self._smtpd_action(action.group(1), rmdr, day, hour)
-        elif (envelope := _FROM_SIZE.search(rmdr)) is not None:
+        elif ">, size=" in rmdr and (envelope := _FROM_SIZE.search(rmdr)) is not None:
             self._envelope(qid, envelope.group(1), int(envelope.group(2)))
-        elif (delivery := _DELIVERY.search(rmdr)) is not None:
+        elif "status=" in rmdr and (delivery := _DELIVERY.search(rmdr)) is not None:
             self._delivery(cmd, qid, rmdr, delivery.groups(), day, hour)
         elif cmd == "pickup" and _PICKUP.search(rmdr):
             self._received(qid, "pickup", day, hour)
-        elif cmd == "smtp":
+        elif cmd == "smtp" and " connect to " in rmdr:
             problem = _SMTP_CONNECT_1.match(rmdr) or _SMTP_CONNECT_2.match(rmdr)
             if problem is not None:
                 self.smtp_problems[(problem.group(2).lower(), problem.group(1))] += 1

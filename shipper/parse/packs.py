@@ -126,6 +126,8 @@ class Pack(_Strict):
     programs: str
     paths: list[str] = Field(default_factory=list)  # globs of files that hold this source's lines without a
     # syslog program (Exim's mainlog, freshclam.log): matched against the file's path and its name
+    own_files: bool = False  # a file `paths` names holds only this source's lines, whatever program they
+    # seem to name (Dovecot's log_path: `imap-login: Info: ...` has no host, its service looks like a program)
     prefix: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)

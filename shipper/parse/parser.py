@@ -142,6 +142,7 @@ class Parser:
         self.timestamps = TimestampConverter(resolve_timezone(timezone), reference or date.today())
         self.envelope = EnvelopeParser(self.timestamps)
         self.by_path: _PackRuntime | None = None  # the pack a file's path names (see `set_input`)
+        self.owns_file = False  # that pack's `own_files`: every line of the file is the pack's
         self._route_caches: dict[str | None, dict[str | None, _Route | None]] = {None: {}}
         self._routes: dict[str | None, _Route | None] = self._route_caches[None]
 
@@ -154,7 +155,17 @@ class Parser:
         runtime = next((r for r in self.packs if r.pack.source == source), None) if source else None
         if runtime is not self.by_path:
             self.by_path = runtime
+            self.owns_file = runtime is not None and runtime.pack.own_files
             self._routes = self._route_caches.setdefault(source, {})
+
+    def _absorb(self, program: str | None, pid: int | None, message: str) -> str | None:
+        """In a file its pack owns (Dovecot's log_path), a `prog[pid]: ` the envelope took for a syslog
+        program is the source's own prefix (`imap-login: `, `imap(alice)<12><sid>: `): give it back to
+        the message, unless the pack claims it as a program."""
+        runtime = self.by_path
+        if program is None or program in HINT_PROGRAMS or runtime is None or runtime.programs.fullmatch(program):
+            return None
+        return f"{program}[{pid}]: {message}" if pid is not None else f"{program}: {message}"
 
     def set_reference(self, reference: date) -> None:
         """Change the date year-less timestamps are placed before (a file's mtime, or today)."""
@@ -264,6 +275,9 @@ class Parser:
             env = self.envelope.parse(line)
             if env is not None and not env.extra:
                 plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)  # type: ignore[assignment]
+        if self.owns_file and plain is not None and (absorbed := self._absorb(plain[3], plain[4], plain[5])):
+            plain = (plain[0], plain[1], plain[2], None, None, absorbed)
+            env = None
         if plain is not None and len(plain[5]) <= MAX_RULE_INPUT:
             route = self._routes.get(plain[3], _MISSING)
             if route is _MISSING:
@@ -298,7 +312,10 @@ class Parser:
 
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
         """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""
-        parsed = self._parse(line, self.envelope.parse(line), tags)
+        env = self.envelope.parse(line)
+        if self.owns_file and env is not None and (absorbed := self._absorb(env.program, env.pid, env.message)):
+            env.program, env.pid, env.message = None, None, absorbed
+        parsed = self._parse(line, env, tags)
         annotate_flat(parsed.fields)
         return parsed
 

@@ -15,7 +15,6 @@ import argparse
 import compileall
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,15 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.parse_vs_pflogsumm import run  # noqa: E402
-from tests.report.test_pflogsumm_agreement import pflogsumm_totals  # noqa: E402
-
-
-def exact_copy(pflogsumm: str, directory: Path) -> Path:
-    """pflogsumm printing exact numbers (its k/m thresholds raised), for the totals check only."""
-    text = Path(pflogsumm).read_text()
-    path = directory / "pflogsumm-exact"
-    path.write_text(re.sub(r"^(\$divBy(?:OneK|OneMeg)At\s*=\s*)\d+;", r"\g<1>1e18;", text, flags=re.M))
-    return path
+from tests.report.test_pflogsumm_agreement import exact_copy, pflogsumm_totals  # noqa: E402
 
 
 def main() -> None:
@@ -73,7 +64,7 @@ def main() -> None:
                 runs[name].append(run(cmd))
         results = [(name, min(s for s, _ in rs), max(m for _, m in rs)) for name, rs in runs.items()]
 
-        expected = {k: v[0] for k, v in pflogsumm_totals(exact_copy(pflogsumm, Path(tmp)), [log]).items()}
+        expected = {k: v[0] for k, v in pflogsumm_totals(exact_copy(Path(pflogsumm), Path(tmp)), [log]).items()}
         report = json.loads(subprocess.run([*shipper, "report", "--format", "json", *options, str(log)],
                                            capture_output=True, check=True).stdout)  # fmt: skip
         got = {k: report["grand_totals"][k] for k in expected}

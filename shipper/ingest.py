@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, Transaction, enrich
+from shipper.enrich.correlate import Correlator, Transaction
 from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
 from shipper.parse.multiline import Grouped, Grouper
@@ -131,6 +131,11 @@ class Addresser:
         return Pending(index, event_id(identity, offset, raw), orjson.dumps(doc))
 
 
+def transaction_pending(tx: Transaction, index: str) -> Pending:
+    """A message's document, replaced by its stable _id each time it is written (op `index`)."""
+    return Pending(index, tx.doc_id(), orjson.dumps(tx.doc()), op="index")
+
+
 def ingest_inputs(
     inputs: Iterator[tuple[Path | None, BinaryIO]],
     options: ParseOptions,
@@ -151,18 +156,14 @@ def ingest_inputs(
     def send(doc: dict[str, Any], key: tuple[str, str | None], identity: bytes, offset: int, raw: bytes,
              file_path: str | None, read_at: str) -> None:  # fmt: skip
         hits[key] += 1
-        closed: list[Transaction] = []
-        if correlator is not None:
-            closed = correlator.feed(doc)
-            if correlator.current is not None and correlator.current_role in ENRICHED_ROLES:
-                enrich(doc, correlator.current)
+        closed = correlator.join(doc) if correlator is not None else []
         output.add(addresser.address(doc, key[0], identity, offset, raw, file_path, read_at))
         for tx in closed:
             send_transaction(tx)
 
     def send_transaction(tx: Transaction) -> None:
         summary.transactions += 1
-        output.add(Pending(transactions_index, tx.doc_id(), orjson.dumps(tx.doc()), op="index"))
+        output.add(transaction_pending(tx, transactions_index))
 
     def emit_group(group: Grouped, identity: bytes, file_path: str | None, read_at: str) -> None:
         tags = ["multiline"] if group.lines > 1 else []

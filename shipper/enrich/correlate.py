@@ -229,6 +229,14 @@ class Correlator:
             tx.ids.append(key[2])
         self.open[key] = tx
 
+    def join(self, event: dict[str, Any]) -> list[Transaction]:
+        """`feed`, then give a delivery, expiry or bounce line what its message is known by (`enrich`): what
+        ingest, run and their test oracle do with every line."""
+        done = self.feed(event)
+        if self.current is not None and self.current_role in ENRICHED_ROLES:
+            enrich(event, self.current)
+        return done
+
     def _delivery_of(self, event: dict[str, Any], delivery_key: str, role: str, qid: Any) -> Any:
         """qmail: `starting delivery N: msg M to remote R` says whose delivery N is; `delivery N: success`
         gets M and R from it (and the line event gains them too)."""
@@ -277,8 +285,7 @@ class Correlator:
             tx.client_ip = tx.client_ip or _get(event, "source.ip")
             tx.client_domain = tx.client_domain or _get(event, "source.domain")
             tx.user = tx.user or _get(event, "user.name")
-            if tx.sender is None and _first(_get(event, "email.from.address")) is not None:
-                tx.sender = _first(_get(event, "email.from.address"))
+            _sender_if_unknown(tx, event)
         elif role == "header":
             tx.message_id = tx.message_id or _get(event, "email.message_id")
         elif role == "envelope":
@@ -304,8 +311,7 @@ class Correlator:
             child = _get(event, "mail.bounce.queue_id")
             self._notification(key[0], key[1], tx.ids[0], child, event["@timestamp"], tx.dataset)
         elif role == "rejected":
-            if tx.sender is None and _first(_get(event, "email.from.address")) is not None:
-                tx.sender = _first(_get(event, "email.from.address"))
+            _sender_if_unknown(tx, event)
             action = _get(event, "mail.reject.action") or _get(event, "mail.milter.action")
             if action in ("reject", "discard"):
                 tx.ended_by = "rejected" if action == "reject" else "discarded"
@@ -318,37 +324,37 @@ class Correlator:
         return []
 
     def _delivery(self, tx: Transaction, event: dict[str, Any], spec: CorrelationSpec) -> None:
-        addresses = _get(event, "email.to.address")
-        for address in addresses if isinstance(addresses, list) else [addresses]:
-            if isinstance(address, str):
-                self._recipient(tx, address, event, spec)
-
-    def _recipient(self, tx: Transaction, address: str, event: dict[str, Any], spec: CorrelationSpec) -> None:
+        """One delivery line: a hop through a content filter, or the fate of each recipient it names."""
+        listed = _get(event, "email.to.address")
+        addresses = [a for a in (listed if isinstance(listed, list) else [listed]) if isinstance(a, str)]
+        if not addresses:
+            return
         status = _get(event, "mail.status") or "deferred"
         relay = _get(event, "mail.relay") or ""
+        response = _get(event, "mail.response")
         queued_as = _get(event, "mail.queued_as")
         to_filter = status == "sent" and any(r in relay for r in spec.local_relays)
-        discarded = to_filter and re.search(spec.discard_reply, _get(event, "mail.response") or "") is not None
+        discarded = to_filter and re.search(spec.discard_reply, response or "") is not None
         if to_filter and not discarded and isinstance(queued_as, str):  # goes on under its new queue ID
             self._link(tx, (tx.host, tx.instance, queued_as))
             return
-        recipient = tx.recipients.setdefault(address, Recipient(address))
-        recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
-        if discarded:
-            recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
-        recipient.dsn = _get(event, "mail.dsn")
-        recipient.relay = relay or None
-        recipient.delay = _get(event, "mail.delay")
-        recipient.response = _get(event, "mail.response")
-        recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
         category = _get(event, "mail.reason.category")
-        if status != "sent" and isinstance(category, str):
-            tx.reason = (category, _get(event, "mail.reason.hint"))
-        if status == "deferred":
-            tx.deferrals += 1
-            reason = recipient.response
-            if reason and reason not in tx.deferral_reasons and len(tx.deferral_reasons) < 20:
-                tx.deferral_reasons.append(reason)
+        for address in addresses:
+            recipient = tx.recipients.setdefault(address, Recipient(address))
+            recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
+            if discarded:
+                recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
+            recipient.dsn = _get(event, "mail.dsn")
+            recipient.relay = relay or None
+            recipient.delay = _get(event, "mail.delay")
+            recipient.response = response
+            recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
+            if status != "sent" and isinstance(category, str):
+                tx.reason = (category, _get(event, "mail.reason.hint"))
+            if status == "deferred":
+                tx.deferrals += 1
+                if response and response not in tx.deferral_reasons and len(tx.deferral_reasons) < 20:
+                    tx.deferral_reasons.append(response)
 
     def _close(self, tx: Transaction) -> list[Transaction]:
         for qid in tx.ids:
@@ -392,6 +398,13 @@ class Correlator:
         unique = {id(tx): tx for tx in self.open.values()}
         self.open.clear()
         yield from sorted(unique.values(), key=lambda t: t.start)
+
+
+def _sender_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:
+    """A line that names the sender before (or instead of) the queue manager's `from=`."""
+    sender = _first(_get(event, "email.from.address"))
+    if tx.sender is None and sender is not None:
+        tx.sender = sender
 
 
 def _merge(into: Transaction, other: Transaction) -> None:

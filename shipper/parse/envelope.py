@@ -241,18 +241,17 @@ class EnvelopeParser:
         )
 
     def _kerio(self, line: str) -> Envelope | None:
-        m = _KERIO.fullmatch(line)
-        if m is None:
-            return None
-        stamp = self.ts.bsd(m["mon"], m["day"], m["clock"], None, m["year"])
-        return None if stamp is None else Envelope(stamp, self.zone_name, None, KERIO_PROGRAM, None, m["msg"])
+        return self._dated(_KERIO.fullmatch(line), KERIO_PROGRAM)
 
     def _ctime(self, line: str) -> Envelope | None:
-        m = _CTIME.fullmatch(line)
+        return self._dated(_CTIME.fullmatch(line), CTIME_PROGRAM)
+
+    def _dated(self, m: re.Match[str] | None, program: str) -> Envelope | None:
+        """A program's own log layout: a date with month name and year, then the message (ClamAV, Kerio)."""
         if m is None:
             return None
         stamp = self.ts.bsd(m["mon"], m["day"], m["clock"], None, m["year"])
-        return None if stamp is None else Envelope(stamp, self.zone_name, None, CTIME_PROGRAM, None, m["msg"])
+        return None if stamp is None else Envelope(stamp, self.zone_name, None, program, None, m["msg"])
 
     def _tai64n(self, line: str) -> Envelope | None:
         env = self._stamp_only(_TAI64N.fullmatch(line), self.ts.tai64n)

@@ -253,17 +253,17 @@ class Parser:
                     value = m.group(alias)
                     if value is not None:
                         fields[name] = convert(value) if convert else value
-            daemon = str(fields.get("mail.daemon", program or ""))
-            defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
-            route = _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
+            route = self._new_route(runtime, fields, str(fields.get("mail.daemon", program or "")))
             break
         if self.by_path is not None and (route is None or program in HINT_PROGRAMS):
-            runtime = self.by_path
-            defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
-            route = _Route(runtime.pack, {}, self._matcher(runtime, program or ""), defaults)
+            route = self._new_route(self.by_path, {}, program or "")
         if len(self._routes) < 4096:
             self._routes[program] = route
         return route
+
+    def _new_route(self, runtime: _PackRuntime, fields: dict[str, Any], daemon: str) -> _Route:
+        defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
+        return _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
 
     # -- the hot path -------------------------------------------------------------------------------
 

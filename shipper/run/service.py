@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, Transaction, enrich
-from shipper.ingest import Addresser, now_iso
+from shipper.enrich.correlate import Correlator, Transaction
+from shipper.ingest import Addresser, now_iso, transaction_pending
 from shipper.outputs.elasticsearch import (
     BulkSettings,
     BulkStats,
@@ -359,11 +359,9 @@ class Service:
         correlator = self.correlator
         if correlator is None:
             return []
-        closed = correlator.feed(doc)
+        closed = correlator.join(doc)
         current = correlator.current
         if current is not None:
-            if correlator.current_role in ENRICHED_ROLES:
-                enrich(doc, current)
             if current.complete:
                 self.changed.pop(id(current), None)
             else:
@@ -372,7 +370,7 @@ class Service:
 
     def _send_transaction(self, tx: Transaction, output: Any) -> None:
         self.changed.pop(id(tx), None)
-        output.add(Pending(self.transactions_index, tx.doc_id(), orjson.dumps(tx.doc()), op="index"))
+        output.add(transaction_pending(tx, self.transactions_index))
 
     def _update_transactions(self, output: Any) -> None:
         """Rewrite the documents of open messages that changed (same _id: an update, never a duplicate)."""

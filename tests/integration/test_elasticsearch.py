@@ -76,7 +76,7 @@ def sample_texts(path: Path) -> list[tuple[str, list[str]]]:
 def sample_events() -> list[dict[str, Any]]:
     """The events the samples give, parsed and enriched here as ingest does (delivery lines carry their
     message's sender, client, ...): the oracle the cluster's answers are checked against."""
-    from shipper.enrich.correlate import ENRICHED_ROLES, Correlator, enrich
+    from shipper.enrich.correlate import Correlator
     from shipper.parse.event import flatten
     from shipper.parse.packs import load_packs
 
@@ -87,9 +87,7 @@ def sample_events() -> list[dict[str, Any]]:
         parser.set_input(path)
         for text, tags in sample_texts(path):
             doc = parser.parse_doc(text, tags or None)[0]
-            correlator.feed(doc)
-            if correlator.current is not None and correlator.current_role in ENRICHED_ROLES:
-                enrich(doc, correlator.current)
+            correlator.join(doc)
             events.append(flatten(doc))
     return events
 

@@ -40,10 +40,15 @@ def pflogsumm_path() -> Path:
 
 @pytest.fixture(scope="module")
 def exact_pflogsumm(tmp_path_factory) -> Path:
-    script = pflogsumm_path().read_text()
+    return exact_copy(pflogsumm_path(), tmp_path_factory.mktemp("pflogsumm"))
+
+
+def exact_copy(pflogsumm: Path, directory: Path) -> Path:
+    """pflogsumm printing exact numbers: a copy whose k/m unit thresholds are raised, nothing else changed."""
+    script = pflogsumm.read_text()
     patched, count = re.subn(r"^(\$divBy(?:OneK|OneMeg)At\s*=\s*)\d+;", r"\g<1>1e18;", script, flags=re.M)
     assert count == 2, "pflogsumm's unit thresholds moved: update this test"
-    path = tmp_path_factory.mktemp("pflogsumm") / "pflogsumm"
+    path = directory / "pflogsumm-exact"
     path.write_text(patched)
     return path
 

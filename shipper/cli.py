@@ -101,9 +101,10 @@ def parse(
         int, typer.Option("--workers", "-j", help="Parallel parser processes for files; 0 = one per core. Stdin: 1.")
     ] = 1,
 ) -> None:
-    """Parse mail logs into ECS events: one JSON object per input line, in input order (NDJSON).
+    """Parse mail logs into ECS events: one JSON object per line, in input order (NDJSON).
 
-    Every line gives an event. Lines no rule matches keep their text and carry the tag `unparsed`.
+    Every line gives an event; a multi-line entry (a Zimbra stack trace, an Exim rejectlog entry) is one
+    event tagged `multiline`. Lines no rule matches keep their text and carry the tag `unparsed`.
     """
     from shipper.parse.batch import ParseOptions, default_workers, parse_inputs
     from shipper.parse.parser import Parser
@@ -616,29 +617,22 @@ def _parsed_events(
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
     """A way to parse the files (again, each time it is called), and the list their problems go to; bad
     options exit at once."""
+    from shipper.parse.batch import ParseOptions, parse_events
     from shipper.parse.parser import Parser
-    from shipper.parse.reader import open_inputs, read_lines
-    from shipper.parse.reader import reference_date as file_reference
+    from shipper.parse.reader import open_inputs
 
     try:
-        reference = _reference(reference_date)
-        parser = Parser(timezone=timezone)
+        options = ParseOptions(timezone=timezone, reference=_reference(reference_date))
+        Parser(timezone=timezone)
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     failed: list[str] = []
 
     def events() -> Iterator[dict[str, Any]]:
-        for path, stream in open_inputs(files, lambda p, m: failed.append(f"{p}: {m}")):
-            parser.set_reference(reference or file_reference(path))
-            parser.set_input(path)
-            try:
-                for n, (text, tags) in enumerate(read_lines(stream)):
-                    if progress is not None and n % 4096 == 0:
-                        progress.update(path, stream)
-                    yield parser.parse_doc(text, tags or None)[0]
-            except (OSError, EOFError, ValueError) as exc:
-                failed.append(f"{path}: unreadable ({exc}); the lines before were used")
+        inputs = open_inputs(files, lambda p, m: failed.append(f"{p}: {m}"))
+        on_chunk = progress.update if progress is not None else lambda path, stream: None
+        yield from parse_events(inputs, options, on_chunk, lambda p, m: failed.append(f"{p or 'stdin'}: {m}"))
 
     return events, failed
 

@@ -25,7 +25,7 @@ import orjson
 from shipper.enrich.correlate import Correlator, Transaction
 from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
-from shipper.parse.multiline import Grouped, Grouper
+from shipper.parse.multiline import Grouped, Grouper, group_tags
 from shipper.parse.packs import load_packs
 from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import decode_line, line_offsets, read_blocks, reference_date, split_block
@@ -166,9 +166,7 @@ def ingest_inputs(
         output.add(transaction_pending(tx, transactions_index))
 
     def emit_group(group: Grouped, identity: bytes, file_path: str | None, read_at: str) -> None:
-        tags = ["multiline"] if group.lines > 1 else []
-        if group.cut:
-            tags.append("truncated")
+        tags = group_tags(group)
         doc, key = parser.parse_doc(decode_line(group.raw, tags), tags or None)
         send(doc, key, identity, group.offset, group.raw, file_path, read_at)
 

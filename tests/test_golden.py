@@ -10,7 +10,7 @@ import io
 import orjson
 import pytest
 
-from shipper.parse.batch import ChunkParser, ParseOptions
+from shipper.parse.batch import ParseOptions, parse_inputs
 from shipper.parse.reader import read_lines
 from shipper.parse.stats import Coverage
 from shipper.schema.contract import contract_errors
@@ -20,10 +20,12 @@ SAMPLE_FILES = sorted(SAMPLES.glob("*/*.log"))
 
 
 def parse_sample(path) -> tuple[bytes, Coverage]:
-    lines = list(read_lines(io.BytesIO(path.read_bytes())))
-    chunks = ChunkParser(ParseOptions(timezone="UTC"))
-    chunks.parser.set_input(path)  # as `shipper parse` does: the file's name may pick the pack
-    return chunks.run(REFERENCE, lines)
+    """As `shipper parse` does it: the file's name may pick the pack and join its multi-line entries."""
+    sink, coverage = io.BytesIO(), Coverage()
+    with path.open("rb") as stream:
+        for block in parse_inputs(iter([(path, stream)]), ParseOptions(timezone="UTC", reference=REFERENCE), sink):
+            coverage.merge(block)
+    return sink.getvalue(), coverage
 
 
 @pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -41,7 +43,8 @@ def test_sample_matches_golden(sample):
 def test_sample_coverage_and_contract(sample):
     out, coverage = parse_sample(sample)
     docs = [orjson.loads(line) for line in out.splitlines()]
-    assert len(docs) == len(sample.read_bytes().splitlines())
+    lines = sample.read_text().splitlines()
+    assert [ln for d in docs for ln in d["event"]["original"].split("\n")] == lines  # every line, in order
     matched = sum(coverage.matched.values())
     assert matched / coverage.total >= 0.99, coverage.rows()
     for n, doc in enumerate(docs, 1):

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from shipper.parse.multiline import MultilineSpec, event_boundary, group_block
 from shipper.parse.packs import load_packs
 from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import read_blocks, reference_date, split_block
@@ -53,9 +54,11 @@ class ChunkParser:
             out.append(dumps(doc, None, option))
         return b"".join(out), Coverage(Counter(keys))
 
-    def run_block(self, reference: date, source: str | None, block: bytes) -> tuple[bytes, Coverage]:
+    def run_block(self, reference: date, source: str | None, block: bytes, spec: MultilineSpec | None = None
+                  ) -> tuple[bytes, Coverage]:  # fmt: skip
+        """Parse a block of whole lines, or of whole entries of a multi-line pack (`spec`): one event each."""
         self.parser.set_path_source(source)
-        return self.run(reference, split_block(block))
+        return self.run(reference, split_block(block) if spec is None else group_block(block, spec))
 
 
 class _Shared:
@@ -78,12 +81,12 @@ def _init_worker(options: ParseOptions, shared: _Shared) -> None:
     _shared = shared
 
 
-def _run_block(job: tuple[int, date, str | None, bytes]) -> Coverage:
+def _run_block(job: tuple[int, date, str | None, bytes, MultilineSpec | None]) -> Coverage:
     """Parse block `seq`, then write it once every earlier block is written: workers write the output
     themselves, in order, so hundreds of megabytes of NDJSON do not travel back through the parent."""
     assert _worker is not None and _shared is not None
-    seq, reference, source, block = job
-    blob, coverage = _worker.run_block(reference, source, block)
+    seq, *block_job = job
+    blob, coverage = _worker.run_block(*block_job)
     shared = _shared
     with shared.cond:
         while shared.turn.value != seq:
@@ -116,21 +119,49 @@ def _blocks(
     options: ParseOptions,
     on_chunk: Callable[[Path | None, BinaryIO], None],
     on_error: Callable[[Path | None, str], None],
-) -> Iterator[tuple[date, str | None, bytes]]:
+) -> Iterator[tuple[date, str | None, bytes, MultilineSpec | None]]:
     packs = load_packs()
+    multiline = {p.source: p.multiline for p in packs if p.multiline is not None}
     for path, stream in inputs:
         reference = options.reference or reference_date(path)
         source = None if options.source or path is None else detect_source(path, packs)
+        spec = multiline.get(options.source or source or "") if path is not None else None
         read = 0
+        held = b""  # an event that may go on in the next block (multi-line packs only)
         try:
             for _offset, block in read_blocks(stream, BLOCK_BYTES):
                 on_chunk(path, stream)
                 read += len(block)
                 if path is None and options.reference is None:
                     reference = reference_date(None)  # a stream may run for days: today, again per block
-                yield reference, source, block
+                if spec is not None:
+                    block = held + block
+                    cut = event_boundary(block, spec)
+                    if cut == 0 and len(block) < spec.max_bytes:
+                        held = block
+                        continue
+                    block, held = (block[:cut], block[cut:]) if cut else (block, b"")
+                yield reference, source, block, spec
         except READ_ERRORS as exc:  # keep what was read, report, go on with the next input
             on_error(path, f"unreadable after {read} bytes of data ({exc}); the lines before were parsed")
+        if held:
+            yield reference, source, held, spec
+
+
+def parse_events(
+    inputs: Iterator[tuple[Path | None, BinaryIO]],
+    options: ParseOptions,
+    on_chunk: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
+    on_error: Callable[[Path | None, str], None] = lambda path, message: None,
+) -> Iterator[dict[str, Any]]:
+    """The events of the inputs, in order, in this process (for the commands that fold them: transactions,
+    report, trace); the same events `parse_inputs` writes."""
+    parser = Parser(timezone=options.timezone, source=options.source)
+    for reference, source, block, spec in _blocks(inputs, options, on_chunk, on_error):
+        parser.set_reference(reference)
+        parser.set_path_source(source)
+        for text, tags in split_block(block) if spec is None else group_block(block, spec):
+            yield parser.parse_doc(text, tags or None)[0]
 
 
 def default_workers() -> int:
@@ -170,8 +201,8 @@ def parse_inputs(
         # would sit in memory whole.
         pending: deque[AsyncResult[Coverage]] = deque()
         try:
-            for seq, (reference, source, block) in enumerate(jobs):
-                pending.append(pool.apply_async(_run_block, ((seq, reference, source, block),)))
+            for seq, block_job in enumerate(jobs):
+                pending.append(pool.apply_async(_run_block, ((seq, *block_job),)))
                 if len(pending) >= workers * 3:
                     yield pending.popleft().get()
             while pending:

@@ -16,6 +16,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from shipper.parse.reader import decode_line
+
 
 def _seconds(value: object) -> object:
     if isinstance(value, str) and value.endswith("s") and value[:-1].replace(".", "", 1).isdigit():
@@ -88,3 +90,37 @@ class Grouper:
         event = Grouped(self.offset, self.end, b"\n".join(self.pending), len(self.pending), cut)
         self.pending, self.size = [], 0
         return event
+
+
+def group_tags(group: Grouped) -> list[str]:
+    tags = ["truncated"] if group.cut else []
+    if group.lines > 1:
+        tags.append("multiline")
+    return tags
+
+
+def group_block(block: bytes, spec: MultilineSpec) -> list[tuple[str, list[str]]]:
+    """(text, tags) of each event in a block of whole events (see `event_boundary`)."""
+    grouper = Grouper(spec)
+    raws = block.split(b"\n")
+    if raws and raws[-1] == b"":
+        raws.pop()
+    groups = [g for raw in raws for g in grouper.feed(0, 0, raw)] + grouper.flush(force=True)
+    out = []
+    for group in groups:
+        tags = group_tags(group)
+        out.append((decode_line(group.raw, tags), tags))
+    return out
+
+
+def event_boundary(block: bytes, spec: MultilineSpec) -> int:
+    """Where the last event that may go on past the block begins: the start of its last first line (0 when
+    the block holds none)."""
+    start = re.compile(spec.start.encode(), re.MULTILINE)  # re caches it; MULTILINE: `^` at line_start
+    end = len(block) - 1 if block.endswith(b"\n") else len(block)
+    while end > 0:
+        line_start = block.rfind(b"\n", 0, end) + 1
+        if start.match(block, line_start):
+            return line_start
+        end = line_start - 1
+    return 0

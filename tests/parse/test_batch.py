@@ -1,0 +1,63 @@
+"""Whole inputs parsed in blocks, on one core or several: the same events, in input order, as one pass."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+
+from shipper.parse.batch import BLOCK_BYTES, ParseOptions, parse_inputs
+from shipper.parse.multiline import Grouper
+from shipper.parse.packs import load_packs
+
+
+def _mailbox_log(path: Path, entries: int) -> list[str]:
+    """A Zimbra mailbox.log (its path names the multi-line pack) with stack traces of every length, so
+    entries straddle block boundaries; the entries as a grouper over the whole file sees them."""
+    rng = random.Random(7)
+    lines = []
+    for n in range(entries):
+        stamp = f"2026-11-28 {n // 1000 % 24:02}:{n // 60 % 60:02}:{n % 60:02},{n % 1000:03}"
+        if rng.random() < 0.2:
+            lines.append(f"{stamp} ERROR [ImapServer-{n}] [ip=192.0.2.{n % 250};] imap - boom {n}")
+            lines.append("java.io.IOException: broken pipe")
+            frames = rng.randint(1, 60)
+            lines += [f"\tat com.zimbra.cs.imap.ImapHandler.run(ImapHandler.java:{k})" for k in range(frames)]
+        else:
+            lines.append(
+                f"{stamp} INFO  [LmtpServer-{n}] [name=u{n}@example.com;] lmtp - Delivering message:"
+                f" size=1234 bytes, nrcpts=1, sender=s{n}@example.org, msgid=<{n}@example.org>"
+            )
+    path.write_text("\n".join(lines) + "\n")
+    spec = next(p.multiline for p in load_packs() if p.source == "zimbra_mailbox")
+    grouper = Grouper(spec)
+    raws = [g.raw for line in lines for g in grouper.feed(0, 0, line.encode())]
+    return [r.decode() for r in raws + [g.raw for g in grouper.flush(force=True)]]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_multi_line_entries_are_whole_across_blocks_and_workers(tmp_path: Path, workers: int):
+    log = tmp_path / "opt" / "zimbra" / "log" / "mailbox.log"
+    log.parent.mkdir(parents=True)
+    expected = _mailbox_log(log, 12_000)
+    assert log.stat().st_size > 4 * BLOCK_BYTES  # several blocks, so boundaries are crossed
+    out = tmp_path / "events.ndjson"
+    with log.open("rb") as stream, out.open("wb") as sink:
+        coverage = list(parse_inputs(iter([(log, stream)]), ParseOptions(timezone="UTC"), sink, workers))
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [e["event"]["original"] for e in events] == expected
+    assert sum(sum(c.hits.values()) for c in coverage) == len(expected)
+    traces = [e for e in events if "\n" in e["event"]["original"]]
+    assert traces and all("multiline" in e["tags"] for e in traces)
+    assert {e["event"]["dataset"] for e in events} == {"mail.zimbra.mailbox"}
+
+
+def test_a_stream_stays_line_by_line(tmp_path: Path):
+    """stdin has no path to name a pack, and `tail -f |` must not wait for the next entry to start."""
+    text = b"2026-11-28 10:00:01,002 ERROR [ImapServer-2] [] imap - boom\njava.io.IOException: broken pipe\n"
+    sink = io.BytesIO()
+    list(parse_inputs(iter([(None, io.BytesIO(text))]), ParseOptions(timezone="UTC"), sink))
+    assert len(sink.getvalue().splitlines()) == 2

@@ -168,6 +168,7 @@ class Correlator:
         self.latest = ""
         self.instances: set[tuple[str, str]] = set()  # (host, MTA instance) seen, for `_hop`
         self.deliveries: dict[tuple[str, Any], tuple[str, Any]] = {}  # (host, delivery number) -> (queue ID, rcpt)
+        self.notices: dict[tuple[str, Any], str] = {}  # (host, notification key) -> the bounced message
         self.current: Transaction | None = None  # the transaction of the last event fed, for `enrich`
         self.current_role: str | None = None
 
@@ -195,6 +196,8 @@ class Correlator:
             return []
         instance = (event.get("mail") or {}).get("instance") or ""
         self.instances.add((host, instance))
+        if role == "bounce" and spec.notification_key is not None:
+            self._notice(host, _get(event, spec.notification_key), qid)
         if role == "bounce" and (host, instance, qid) not in self.open:  # its message already ended
             self._notification(host, instance, qid, _get(event, "mail.bounce.queue_id"), stamp, meta["dataset"])
             return []
@@ -269,6 +272,14 @@ class Correlator:
             self.open[(host, instance, child)] = notification
         notification.parent = parent
 
+    def _notice(self, host: str, value: Any, parent: str) -> None:
+        """A bounce of `parent` whose notification will carry `value` (qmail's qp) on its envelope line."""
+        if value is None:
+            return
+        if len(self.notices) >= 10_000:  # notifications that never arrived: forget the oldest
+            del self.notices[next(iter(self.notices))]
+        self.notices[(host, value)] = parent
+
     def _hop(self, host: str, qid: str, queued_as: Any, stamp: str) -> None:
         if not isinstance(queued_as, str):
             return
@@ -282,13 +293,13 @@ class Correlator:
     def _apply(self, tx: Transaction, role: str, event: dict[str, Any], spec: CorrelationSpec,
                key: tuple[str, str, str]) -> list[Transaction]:  # fmt: skip
         if role == "client":
-            tx.client_ip = tx.client_ip or _get(event, "source.ip")
-            tx.client_domain = tx.client_domain or _get(event, "source.domain")
-            tx.user = tx.user or _get(event, "user.name")
+            _client_if_unknown(tx, event)
             _sender_if_unknown(tx, event)
         elif role == "header":
             tx.message_id = tx.message_id or _get(event, "email.message_id")
         elif role == "envelope":
+            _client_if_unknown(tx, event)  # MTAs that log one arrival line (Exim's <=, Kerio's Recv:)
+            tx.message_id = tx.message_id or _get(event, "email.message_id")
             sender = _first(_get(event, "email.from.address"))
             if sender is not None and (tx.sender is None or key[2] == tx.ids[0]):
                 tx.sender = sender
@@ -297,6 +308,11 @@ class Correlator:
             listed = [a for a in _get(event, "email.to.address") or [] if a]
             if tx.nrcpt is None and listed:  # an envelope line naming its recipients (Kerio's Recv:)
                 tx.nrcpt = len(listed)
+            parent = _get(event, "mail.bounce.parent_id")  # a notification naming its message (Exim's R=)
+            if parent is None and spec.notification_key is not None:
+                parent = self.notices.pop((tx.host, _get(event, spec.notification_key)), None)
+            if isinstance(parent, str) and tx.parent is None:
+                tx.parent = parent
         elif role == "delivery":
             self._delivery(tx, event, spec)
             final = sum(r.status in FINAL for r in tx.recipients.values())
@@ -398,6 +414,12 @@ class Correlator:
         unique = {id(tx): tx for tx in self.open.values()}
         self.open.clear()
         yield from sorted(unique.values(), key=lambda t: t.start)
+
+
+def _client_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:
+    tx.client_ip = tx.client_ip or _get(event, "source.ip")
+    tx.client_domain = tx.client_domain or _get(event, "source.domain")
+    tx.user = tx.user or _get(event, "user.name")
 
 
 def _sender_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:

@@ -115,6 +115,9 @@ class CorrelationSpec(_Strict):
     # number; a `delivery-start` line maps it to its message and recipient
     delivery_key: str | None = None
     close_when_final: bool = False  # an MTA that logs no removal (Sendmail): done when all nrcpt recipients are
+    # an MTA whose bounce line names neither the notification's queue ID nor is named by it (qmail): the field
+    # both carry (qmail-queue's `qp`), so the notification's envelope line finds its parent
+    notification_key: str | None = None
 
 
 class Pack(_Strict):

@@ -158,14 +158,15 @@ class Parser:
             self.owns_file = runtime is not None and runtime.pack.own_files
             self._routes = self._route_caches.setdefault(source, {})
 
-    def _absorb(self, program: str | None, pid: int | None, message: str) -> str | None:
+    def _absorb(self, line: str, program: str | None, message: str) -> str | None:
         """In a file its pack owns (Dovecot's log_path), a `prog[pid]: ` the envelope took for a syslog
-        program is the source's own prefix (`imap-login: `, `imap(alice)<12><sid>: `): give it back to
-        the message, unless the pack claims it as a program."""
+        program is the source's own prefix (`imap-login: `, `lmtp(bob)<12><sid:R2>: `): give it back to
+        the message, as the line wrote it, unless the pack claims it as a program."""
         runtime = self.by_path
         if program is None or program in HINT_PROGRAMS or runtime is None or runtime.programs.fullmatch(program):
             return None
-        return f"{program}[{pid}]: {message}" if pid is not None else f"{program}: {message}"
+        start = line.rfind(program, 0, len(line) - len(message))
+        return line[start:] if start >= 0 else None
 
     def set_reference(self, reference: date) -> None:
         """Change the date year-less timestamps are placed before (a file's mtime, or today)."""
@@ -275,7 +276,7 @@ class Parser:
             env = self.envelope.parse(line)
             if env is not None and not env.extra:
                 plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)  # type: ignore[assignment]
-        if self.owns_file and plain is not None and (absorbed := self._absorb(plain[3], plain[4], plain[5])):
+        if self.owns_file and plain is not None and (absorbed := self._absorb(line, plain[3], plain[5])):
             plain = (plain[0], plain[1], plain[2], None, None, absorbed)
             env = None
         if plain is not None and len(plain[5]) <= MAX_RULE_INPUT:
@@ -313,7 +314,7 @@ class Parser:
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
         """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""
         env = self.envelope.parse(line)
-        if self.owns_file and env is not None and (absorbed := self._absorb(env.program, env.pid, env.message)):
+        if self.owns_file and env is not None and (absorbed := self._absorb(line, env.program, env.message)):
             env.program, env.pid, env.message = None, None, absorbed
         parsed = self._parse(line, env, tags)
         annotate_flat(parsed.fields)

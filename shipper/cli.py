@@ -256,10 +256,10 @@ def fields(
     import orjson
 
     from shipper.schema.fields import load_fields, render_markdown
-    from shipper.schema.mappings import transaction_fields
+    from shipper.schema.mappings import queue_fields, transaction_fields
 
     if format == "markdown":
-        typer.echo(render_markdown(transactions=transaction_fields()), nl=False)
+        typer.echo(render_markdown(transactions=transaction_fields(), queue=queue_fields()), nl=False)
     elif format == "json":
         defs = [f.model_dump() for f in load_fields().values()]
         sys.stdout.buffer.write(orjson.dumps(defs, option=orjson.OPT_INDENT_2) + b"\n")
@@ -944,6 +944,15 @@ def status(config: ConfigOption) -> None:
         lag = max(0, size - state.offset)
         kind = "finished" if state.finished else "following" if same else "rotated"
         typer.echo(f"{state.offset:>14} {size:>14} {lag:>12}  {kind:<9} {state.path}")
+
+
+def _add_queue_commands() -> None:
+    from shipper.queue.cli import queue_app  # imports this module's helpers, so it comes last
+
+    app.add_typer(queue_app, name="queue")
+
+
+_add_queue_commands()
 
 
 def main() -> None:

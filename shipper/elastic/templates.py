@@ -20,11 +20,12 @@ import orjson
 from shipper import __version__
 from shipper.resources import data_dir
 from shipper.schema.fields import load_fields
-from shipper.schema.mappings import Capabilities, adapt_mappings, properties, transaction_fields
+from shipper.schema.mappings import Capabilities, adapt_mappings, properties, queue_fields, transaction_fields
 
 LOGS_POLICY = "logs-mail"
 DATA_STREAM_PATTERN = "logs-mail.*-*"
 TRANSACTIONS_PATTERN = "mail-transactions-*"
+QUEUE_PATTERN = "metrics-mail.queue-*"
 PRIORITY = 200  # above the stack's built-in logs-*-* (100), so our mappings win for logs-mail.*
 DEFAULT_ROLLOVER_AGE = "7d"
 DEFAULT_ROLLOVER_SIZE = "50gb"
@@ -102,6 +103,22 @@ def render() -> dict[tuple[str, str], dict[str, Any]]:
             "composed_of": ["mail-transactions@settings", "mail-transactions@mappings", "mail-transactions@custom"],
             "ignore_missing_component_templates": ["mail-transactions@custom"],
             "_meta": _meta("One document per message, updated by _id; put overrides in mail-transactions@custom"),
+        },
+        ("component", "metrics-mail.queue@settings"): _settings(
+            "Index settings of metrics-mail.queue-* data streams", lifecycle=True
+        ),
+        ("component", "metrics-mail.queue@mappings"): _mappings(
+            properties(queue_fields()), "Field mappings of mail queue snapshots, from shipper's queue.yml"
+        ),
+        ("index", "metrics-mail.queue"): {
+            "index_patterns": [QUEUE_PATTERN],
+            "data_stream": {},
+            "priority": PRIORITY,  # above the stack's built-in metrics-*-*
+            "composed_of": ["metrics-mail.queue@settings", "metrics-mail.queue@mappings", "metrics-mail.queue@custom"],
+            "ignore_missing_component_templates": ["metrics-mail.queue@custom"],
+            "_meta": _meta(
+                "Mail queue snapshots: metrics-mail.queue-<namespace>; put overrides in metrics-mail.queue@custom"
+            ),
         },
     }
 

@@ -32,10 +32,17 @@ def matches(tx: Transaction, query: str) -> bool:
 
 def trace(query: str, events: Callable[[], Iterable[dict[str, Any]]], correlator: Correlator) -> list[Trace]:
     """`events` is called twice (two passes over the same inputs)."""
+    return trace_where(lambda tx: matches(tx, query), events, correlator)
+
+
+def trace_where(
+    wanted: Callable[[Transaction], bool], events: Callable[[], Iterable[dict[str, Any]]], correlator: Correlator
+) -> list[Trace]:
+    """The transactions `wanted` picks, each with its lines; `events` is called twice."""
     found: list[Transaction] = []
     for event in events():
-        found += [tx for tx in correlator.feed(event) if matches(tx, query)]
-    found += [tx for tx in correlator.finish() if matches(tx, query)]
+        found += [tx for tx in correlator.feed(event) if wanted(tx)]
+    found += [tx for tx in correlator.finish() if wanted(tx)]
     children = {tx.ids[0]: tx for tx in found}
     wanted = {(tx.host, qid): tx for tx in found for qid in tx.ids}
     traces = {id(tx): Trace(tx, []) for tx in found}

@@ -143,12 +143,17 @@ def coerce(name: str, value: Any) -> Any:
     return coercer(name)(value)
 
 
-def render_markdown(fields: dict[str, FieldDef] | None = None, transactions: dict[str, FieldDef] | None = None) -> str:
+def render_markdown(
+    fields: dict[str, FieldDef] | None = None,
+    transactions: dict[str, FieldDef] | None = None,
+    queue: dict[str, FieldDef] | None = None,
+) -> str:
     fields = fields if fields is not None else load_fields()
     lines = [
         "# Field reference",
         "",
-        "Generated from `shipper/schema/fields.yml` and `transactions.yml` by `shipper fields --format markdown`;"
+        "Generated from `shipper/schema/fields.yml`, `transactions.yml` and `queue.yml` by"
+        " `shipper fields --format markdown`;"
         " do not edit by hand.",
         "",
         "ECS fields keep their ECS names and types; the rest live under `mail.*`.",
@@ -166,6 +171,16 @@ def render_markdown(fields: dict[str, FieldDef] | None = None, transactions: dic
             " and recipients as arrays): " + ", ".join(f"`{n}`" for n in transactions if n in fields) + ".",
             "",
             *_table({n: f for n, f in transactions.items() if n not in fields}),
+        ]
+    if queue:
+        lines += [
+            "",
+            "## Queue snapshots (`metrics-mail.queue-<namespace>`)",
+            "",
+            "One document per queued message and one summary per host and snapshot. Besides the fields below"
+            " they carry these, as defined above: " + ", ".join(f"`{n}`" for n in queue if n in fields) + ".",
+            "",
+            *_table({n: f for n, f in queue.items() if n not in fields}),
         ]
     return "\n".join(lines) + "\n"
 

@@ -19,6 +19,7 @@ from shipper.schema.fields import FieldDef, load_fields
 from shipper.yamlload import load_yaml
 
 TRANSACTIONS_FILE = Path(__file__).with_name("transactions.yml")
+QUEUE_FILE = Path(__file__).with_name("queue.yml")
 KEYWORD_IGNORE_ABOVE = 1024  # as ECS: longer values stay in _source but are not indexed
 
 # A type some clusters lack, the module that provides it, and what to map instead.
@@ -57,26 +58,35 @@ def properties(fields: dict[str, FieldDef]) -> dict[str, Any]:
     return root
 
 
-class TransactionFields(BaseModel):
+class DocumentFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shared: list[str]
     fields: dict[str, dict[str, Any]]
 
 
-def transaction_fields() -> dict[str, FieldDef]:
-    """Fields of a message-transaction document: some shared with line events, the rest its own."""
-    raw = TransactionFields.model_validate(load_yaml(TRANSACTIONS_FILE.read_text(encoding="utf-8")))
+def document_fields(path: Path) -> dict[str, FieldDef]:
+    """Fields of a document kind other than line events (transactions, queue snapshots): some shared with
+    line events, the rest its own."""
+    raw = DocumentFields.model_validate(load_yaml(path.read_text(encoding="utf-8")))
     line_fields = load_fields()
     missing = [name for name in raw.shared if name not in line_fields]
     if missing:
-        raise ValueError(f"{TRANSACTIONS_FILE}: shared: not in fields.yml: {', '.join(missing)}")
+        raise ValueError(f"{path}: shared: not in fields.yml: {', '.join(missing)}")
     fields = {name: line_fields[name] for name in raw.shared}
     for name, spec in raw.fields.items():
         if name in fields:
-            raise ValueError(f"{TRANSACTIONS_FILE}: fields: {name} is already shared from fields.yml")
+            raise ValueError(f"{path}: fields: {name} is already shared from fields.yml")
         fields[name] = FieldDef(name=name, **spec)
     return fields
+
+
+def transaction_fields() -> dict[str, FieldDef]:
+    return document_fields(TRANSACTIONS_FILE)
+
+
+def queue_fields() -> dict[str, FieldDef]:
+    return document_fields(QUEUE_FILE)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,369 @@
+"""`shipper queue ...`: list, explain and act on a mail queue (Postfix, Zimbra, Exim, Sendmail, qmail)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from shipper.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _connect,
+    _ensure_templates,
+    _error,
+    _parsed_events,
+    _stderr,
+    _with_es_options,
+)
+from shipper.queue.model import QueuedMessage, QueueError
+
+queue_app = typer.Typer(
+    help="Mail queues: list them, find stuck mail and why, snapshot them into Elasticsearch, act on them.",
+    no_args_is_help=True, rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]},
+)  # fmt: skip
+
+
+class MtaChoice(StrEnum):
+    auto = "auto"
+    postfix = "postfix"
+    exim = "exim"
+    sendmail = "sendmail"
+    qmail = "qmail"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+MtaOption = Annotated[MtaChoice, typer.Option("--mta", help="Whose queue: auto finds the installed tool.")]
+FromOption = Annotated[
+    Path | None,
+    typer.Option("--from", help="Read saved output (postqueue -j or -p, exim -bp, mailq, qmail-qread) instead."),
+]
+ConfigDirOption = Annotated[
+    str | None, typer.Option("--config-dir", help="Postfix only: the instance's configuration directory (-c).")
+]
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
+
+
+def parse_duration(text: str) -> int:
+    """`90`, `90s`, `15m`, `1h`, `2d`, `1h30m` → seconds."""
+    m = _DURATION.fullmatch(text.strip())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise typer.BadParameter(f"{text!r}: expected a duration such as 30m, 1h, 2d or 90s")
+    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def human_age(seconds: int | None) -> str:
+    """`3d04h`, `2h05m`, `7m12s`, `40s`."""
+    if seconds is None:
+        return "?"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def load_queue(mta_choice: MtaChoice, saved: Path | None, config_dir: str | None) -> tuple[Any, list[QueuedMessage]]:
+    """(MTA, its messages) from the live queue or saved output; exits with a message on any failure."""
+    from shipper.queue.mta import MTAS, POSTFIX, detect, executable, read_saved
+
+    now = datetime.now().astimezone()
+    try:
+        mta = detect() if mta_choice is MtaChoice.auto else MTAS[mta_choice.value]
+        if config_dir and mta is not POSTFIX:
+            raise ValueError("--config-dir is Postfix's -c: it does not apply to " + mta.name)
+        if saved is not None:
+            return mta, read_saved(mta, saved.read_text(encoding="utf-8", errors="replace"), now)
+        argv = [executable(mta.list_command[0]), *mta.list_command[1:]]
+        if config_dir:
+            argv[1:1] = ["-c", config_dir]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            raise ValueError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
+        return mta, mta.reader(done.stdout, now)
+    except (ValueError, OSError, QueueError, subprocess.TimeoutExpired) as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _print_table(messages: list[QueuedMessage], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for column in ("queue id", "queue", "arrival", "age", "size"):
+        table.add_column(column, no_wrap=True)
+    for column in ("sender", "recipients", "reason"):
+        table.add_column(column, overflow="fold")
+    for m in messages:
+        category = m.diagnosis()[0]
+        reason = f"{category}: {m.reason}" if category and m.reason else (m.reason or "")
+        table.add_row(
+            m.queue_id, m.queue, m.arrival.strftime("%Y-%m-%d %H:%M:%S") if m.arrival else "?",
+            human_age(m.age_seconds),
+            str(m.size if m.size is not None else "?"), m.sender or "<>",
+            "\n".join(r.address + (" (delivered)" if r.delivered else "") for r in m.recipients), reason,
+        )  # fmt: skip
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: lines as long as they need, not 80 columns
+        console = Console(width=max(console.width, 200))
+    console.print(table)
+
+
+@queue_app.command(
+    "list",
+    epilog=(
+        "Examples:\n\n"
+        "  shipper queue list                                # the local MTA's queue\n\n"
+        "  shipper queue list --format json | jq 'select(.queue==\"hold\")'\n\n"
+        "  shipper queue list --mta exim --from exim-bp.txt  # saved `exim -bp` output"
+    ),
+)
+def list_queue(
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    output_format: Annotated[Format, typer.Option("--format", help="table, or json (one per line).")] = Format.table,
+) -> None:  # fmt: skip
+    """Every queued message: queue ID, queue, arrival, age, size, sender, recipients, reason and its category."""
+    found_mta, messages = load_queue(mta, saved, config_dir)
+    if output_format is Format.json:
+        out = sys.stdout.buffer
+        for m in messages:
+            category, hint = m.diagnosis()
+            doc = {**m.model_dump(mode="json"), "reason": m.reason, "category": category, "hint": hint}
+            out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+        return
+    total = sum(m.size or 0 for m in messages)
+    _print_table(messages, f"{found_mta.name} queue: {len(messages)} message(s), {total} bytes")
+
+
+@queue_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper queue stuck --older-than 1h --logs /var/log/mail.log /var/log/mail.log.1\n\n"
+        "  shipper queue stuck --older-than 30m --es $ES_URL        # trails from what shipper indexed\n\n"
+        "  shipper queue stuck --format json | jq -r .queue_id"
+    )
+)
+@_with_es_options
+def stuck(
+    es_options: dict[str, object],
+    older_than: Annotated[str, typer.Option(help="Queued at least this long: 90s, 30m, 1h, 2d.")] = "1h",
+    logs: Annotated[list[Path] | None, typer.Option("--logs", help="Log files with each message's trail.")] = None,
+    namespace: Annotated[str, typer.Option(help="With --es: the data streams' namespace ('*' = all).")] = "*",
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    output_format: Annotated[Format, typer.Option("--format", help="table (text for people) or json.")] = Format.table,
+) -> None:  # fmt: skip
+    """Messages queued longer than --older-than: why (reason, category, a concrete hint) and their log trail.
+
+    The trail comes from --logs files or, with --es, from what shipper indexed. Exit status 0 when the queue
+    was read, whether or not anything is stuck; 1 when it could not be.
+    """
+    from shipper.queue.stuck import explain_from_elasticsearch, explain_from_logs, select_stuck
+
+    threshold = parse_duration(older_than)
+    _, messages = load_queue(mta, saved, config_dir)
+    items = select_stuck(messages, threshold)
+    if items and logs:
+        events, failed = _parsed_events(logs, "local", None)
+        explain_from_logs(items, events)
+        for problem in failed:
+            _error(problem)
+    elif items and (es_options["es"] or es_options["cloud_id"]):
+        explain_from_elasticsearch(items, _connect(es_options), namespace)
+    if output_format is Format.json:
+        for item in items:
+            sys.stdout.buffer.write(orjson.dumps(item.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
+        return
+    if not items:
+        typer.echo(f"nothing queued for {older_than} or longer ({len(messages)} message(s) queued)")
+        return
+    typer.echo(f"{len(items)} message(s) queued for {older_than} or longer:")
+    for item in items:
+        m = item.message
+        typer.echo(f"\n{m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  from <{m.sender}>  "
+                   f"to {', '.join(r.address for r in m.recipients if not r.delivered)}")  # fmt: skip
+        typer.echo(f"  reason:   {item.reason or 'unknown (no reason in the queue or the logs)'}")
+        typer.echo(f"  category: {item.category or 'unclassified'}")
+        if item.hint:
+            typer.echo(f"  hint:     {item.hint}")
+        if item.trail:
+            typer.echo("  log trail:")
+            for stamp, qid, line in item.trail:
+                typer.echo(f"    {stamp}  {qid:<12} {line}")
+        elif logs or es_options["es"]:
+            typer.echo("  log trail: none found")
+
+
+@queue_app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  shipper queue snapshot --es $ES_URL --setup\n\n"
+        "  shipper queue snapshot --es $ES_URL --namespace prod --mta exim"
+    )
+)
+@_with_es_options
+def snapshot(
+    es_options: dict[str, object],
+    namespace: Annotated[str, typer.Option(help="Data stream namespace: metrics-mail.queue-<namespace>.")] = "default",
+    run_setup: Annotated[bool, typer.Option("--setup", help="Install or update the templates first.")] = False,
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+) -> None:  # fmt: skip
+    """Write the queue into Elasticsearch: one document per message and a summary (counts per queue, total
+    size, oldest age, top reasons) into metrics-mail.queue-<namespace>."""
+    from elasticsearch import ApiError, TransportError, helpers
+
+    from shipper.elastic.connection import describe_error
+    from shipper.queue.snapshot import snapshot_docs
+
+    if not es_options["es"] and not es_options["cloud_id"]:
+        _error("--es URL (or ES_URL, or --cloud-id) is required")
+        raise typer.Exit(EXIT_USAGE)
+    found_mta, messages = load_queue(mta, saved, config_dir)
+    client = _connect(es_options)
+    _ensure_templates(client, run_setup, lambda text: _stderr().print(f"warning: {text}", markup=False))
+    docs = snapshot_docs(messages, found_mta.name, namespace, datetime.now().astimezone())
+    stream = f"metrics-mail.queue-{namespace}"
+    try:
+        _, errors = helpers.bulk(client, ({"_op_type": "create", "_index": stream, "_source": d} for d in docs),
+                                  raise_on_error=False, refresh="wait_for")  # fmt: skip
+    except (ApiError, TransportError) as exc:
+        _error(f"snapshot failed: {describe_error(exc)}")
+        raise typer.Exit(EXIT_FAILED) from None
+    if errors:
+        _error(f"{len(errors)} snapshot document(s) refused, first: {str(errors[0])[:300]}")
+        raise typer.Exit(EXIT_FAILED)
+    typer.echo(f"{stream}: {len(messages)} message(s) and a summary from the {found_mta.name} queue")
+
+
+def _action(action: str, help_text: str, examples: str) -> None:
+    @queue_app.command(action, help=help_text, epilog="Examples:\n\n" + examples)
+    @_with_es_options
+    def command(
+        es_options: dict[str, object],
+        ids: Annotated[list[str] | None, typer.Argument(help="Queue IDs (or select with the options).")] = None,
+        everything: Annotated[bool, typer.Option("--all", help="Every message in the queue.")] = False,
+        sender: Annotated[str | None, typer.Option(help="Messages from this address ('' = bounces).")] = None,
+        recipient: Annotated[str | None, typer.Option(help="Messages to this address.")] = None,
+        reason_category: Annotated[str | None, typer.Option(help="Messages whose reason has this category.")] = None,
+        older_than: Annotated[str | None, typer.Option(help="Messages queued at least this long (1h, 2d).")] = None,
+        queue: Annotated[str | None, typer.Option(help="Messages in this queue (deferred, hold, frozen...).")] = None,
+        yes: Annotated[bool, typer.Option("--yes", help="Do it; without it, only show what would be done.")] = False,
+        namespace: Annotated[str, typer.Option(help="Audit stream logs-mail.queue_audit-<ns>.")] = "default",
+        mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    ) -> None:  # fmt: skip
+        run_action(action, es_options, ids or [], everything, sender, recipient, reason_category, older_than, queue,
+                   yes, namespace, mta, saved, config_dir)  # fmt: skip
+
+
+def run_action(action: str, es_options: dict[str, object], ids: list[str], everything: bool, sender: str | None,
+               recipient: str | None, reason_category: str | None, older_than: str | None, queue: str | None,
+               yes: bool, namespace: str, mta_choice: MtaChoice, saved: Path | None,
+               config_dir: str | None) -> None:  # fmt: skip
+    from shipper.queue.actions import Selection, audit_event, commands, run, select
+
+    selection = Selection(tuple(ids), everything, sender, recipient, reason_category,
+                          parse_duration(older_than) if older_than else None, queue)  # fmt: skip
+    if selection.empty():
+        _error(f"name the messages to {action}: queue IDs, --all, or --sender/--recipient/--reason-category/"
+               "--older-than/--queue")  # fmt: skip
+        raise typer.Exit(EXIT_USAGE)
+    if yes and saved is not None:
+        _error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
+        raise typer.Exit(EXIT_USAGE)
+    mta, messages = load_queue(mta_choice, saved, config_dir)
+    bad = [i for i in ids if not mta.valid_id(i)]
+    if bad:
+        _error(f"not {mta.name} queue IDs: {', '.join(bad[:10])}")
+        raise typer.Exit(EXIT_USAGE)
+    picked, absent = select(messages, selection)
+    for queue_id in absent:
+        _error(f"{queue_id}: not in the {mta.name} queue")
+    chosen = [m.queue_id for m in picked]
+    try:
+        argvs = commands(mta, action, chosen, config_dir, everything and action == "flush") if chosen else []
+    except ValueError as exc:
+        _error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    if not argvs:
+        typer.echo(f"no message selected: nothing to {action}")
+        raise typer.Exit(EXIT_FAILED if absent else EXIT_OK)
+    typer.echo(f"{action}: {len(chosen)} message(s)")
+    for m in picked:
+        typer.echo(f"  {m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  <{m.sender}> -> "
+                   f"{', '.join(r.address for r in m.recipients)}")  # fmt: skip
+    if not yes:
+        for argv in argvs:
+            typer.echo("would run: " + " ".join(argv))
+        typer.echo("dry run: nothing was changed (add --yes to do it)")
+        return
+    outcomes = [run(argv) for argv in argvs]
+    event = audit_event(mta, action, chosen, outcomes, namespace)
+    _record(event, es_options)
+    failed = [o for o in outcomes if o.returncode != 0]
+    for outcome in outcomes:
+        typer.echo(
+            f"ran: {' '.join(outcome.argv)} -> exit {outcome.returncode}"
+            + (f": {outcome.output}" if outcome.output else "")
+        )
+    raise typer.Exit(EXIT_FAILED if failed or absent else EXIT_OK)
+
+
+def _record(event: dict[str, Any], es_options: dict[str, object]) -> None:
+    """The audit event goes to Elasticsearch when one is configured, and always to stderr as JSON."""
+    sys.stderr.buffer.write(b"audit: " + orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
+    sys.stderr.flush()
+    if not es_options["es"] and not es_options["cloud_id"]:
+        return
+    from elasticsearch import ApiError, TransportError
+
+    from shipper.elastic.connection import describe_error
+
+    client = _connect(es_options)
+    stream = f"logs-mail.queue_audit-{event['data_stream']['namespace']}"
+    try:
+        client.index(index=stream, document=event, op_type="create", refresh="wait_for")
+    except (ApiError, TransportError) as exc:
+        _error(f"the audit event could not be written to {stream}: {describe_error(exc)}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+_action("delete", "Delete messages from the queue (postsuper -d, exim -Mrm). Dry run unless --yes.",
+        "  shipper queue delete --sender spammer@example.net            # show what would go\n\n"
+        "  shipper queue delete --reason-category 'unknown user' --older-than 2d --yes\n\n"
+        "  shipper queue delete 4F9D2E3A1B --yes --es $ES_URL          # audit event indexed too")  # fmt: skip
+_action(
+    "hold",
+    "Put messages on hold (postsuper -h, exim -Mf). Dry run unless --yes.",
+    "  shipper queue hold --recipient ceo@example.com --yes",
+)
+_action(
+    "release",
+    "Release held messages (postsuper -H, exim -Mt). Dry run unless --yes.",
+    "  shipper queue release --queue hold --yes",
+)
+_action(
+    "requeue",
+    "Requeue messages (postsuper -r, exim -M). Dry run unless --yes.",
+    "  shipper queue requeue --reason-category 'relay authentication' --yes",
+)
+_action(
+    "flush",
+    "Try delivery now (postqueue -i ID / -f, exim -M ID / -qff, sendmail -qI). Dry run unless --yes.",
+    "  shipper queue flush --all --yes\n\n  shipper queue flush 4F9D2E3A1B --yes",
+)

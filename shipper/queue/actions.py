@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shipper.parse.event import nest
 from shipper.queue.model import QueuedMessage
 from shipper.queue.mta import Mta, executable
 
@@ -86,17 +87,17 @@ def run(argv: list[str], timeout: float = 300) -> Outcome:
 def audit_event(mta: Mta, action: str, ids: list[str], outcomes: list[Outcome], namespace: str) -> dict[str, Any]:
     """What was done, by whom, to which messages and how it ended: an ECS event for logs-mail.queue_audit."""
     failed = [o for o in outcomes if o.returncode != 0]
-    return {
+    return nest({
         "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "message": f"queue {action} of {len(ids)} message(s) on {mta.name}: "
         + ("failed: " + "; ".join(o.output[:200] for o in failed) if failed else "done"),
-        "event": {
-            "kind": "event", "dataset": "mail.queue_audit", "category": ["email"],
-            "type": EVENT_TYPES[action], "action": f"queue-{action}", "outcome": "failure" if failed else "success",
-        },
-        "data_stream": {"type": "logs", "dataset": "mail.queue_audit", "namespace": namespace},
-        "host": {"hostname": socket.gethostname()},
-        "user": {"name": getpass.getuser()},
-        "process": {"command_line": "; ".join(shlex.join(o.argv) for o in outcomes)},
-        "mail": {"queue": {"mta": mta.name, "ids": ids}},
-    }  # fmt: skip
+        "event.kind": "event", "event.dataset": "mail.queue_audit", "event.category": ["email"],
+        "event.type": EVENT_TYPES[action], "event.action": f"queue-{action}",
+        "event.outcome": "failure" if failed else "success",
+        "data_stream.type": "logs", "data_stream.dataset": "mail.queue_audit", "data_stream.namespace": namespace,
+        "host.hostname": socket.gethostname(),
+        "user.name": getpass.getuser(),
+        "process.command_line": "; ".join(shlex.join(o.argv) for o in outcomes),
+        "mail.queue.mta": mta.name,
+        "mail.queue.ids": ids,
+    })  # fmt: skip

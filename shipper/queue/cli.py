@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from datetime import datetime
 from enum import StrEnum
@@ -81,23 +80,15 @@ def human_age(seconds: int | None) -> str:
 
 def load_queue(mta_choice: MtaChoice, saved: Path | None, config_dir: str | None) -> tuple[Any, list[QueuedMessage]]:
     """(MTA, its messages) from the live queue or saved output; exits with a message on any failure."""
-    from shipper.queue.mta import MTAS, POSTFIX, detect, executable, read_saved
+    from shipper.queue.mta import choose, read_live, read_saved
 
     now = datetime.now().astimezone()
     try:
-        mta = detect() if mta_choice is MtaChoice.auto else MTAS[mta_choice.value]
-        if config_dir and mta is not POSTFIX:
-            raise ValueError("--config-dir is Postfix's -c: it does not apply to " + mta.name)
+        mta = choose(mta_choice.value)
         if saved is not None:
             return mta, read_saved(mta, saved.read_text(encoding="utf-8", errors="replace"), now)
-        argv = [executable(mta.list_command[0]), *mta.list_command[1:]]
-        if config_dir:
-            argv[1:1] = ["-c", config_dir]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
-        if done.returncode != 0:
-            raise ValueError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
-        return mta, mta.reader(done.stdout, now)
-    except (ValueError, OSError, QueueError, subprocess.TimeoutExpired) as exc:
+        return mta, read_live(mta, config_dir, now)
+    except (ValueError, OSError, QueueError) as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_FAILED) from None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -106,3 +107,28 @@ def read_saved(mta: Mta, text: str, now: datetime) -> list[QueuedMessage]:
     if mta is POSTFIX and not text.lstrip().startswith("{"):
         return readers.postfix_text(text, now)
     return mta.reader(text, now)
+
+
+def choose(name: str) -> Mta:
+    """`auto` or an MTA's name."""
+    if name == "auto":
+        return detect()
+    if name not in MTAS:
+        raise ValueError(f"unknown MTA {name!r}: expected auto, {', '.join(MTAS)}")
+    return MTAS[name]
+
+
+def read_live(mta: Mta, config_dir: str | None, now: datetime, timeout: float = 300) -> list[QueuedMessage]:
+    """Run the MTA's listing command (no shell) and read its output; ValueError or QueueError on failure."""
+    if config_dir and mta is not POSTFIX:
+        raise ValueError(f"a configuration directory (Postfix's -c) does not apply to {mta.name}")
+    argv = [executable(mta.list_command[0]), *mta.list_command[1:]]
+    if config_dir:
+        argv[1:1] = ["-c", config_dir]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ValueError(f"{' '.join(argv)} did not answer within {timeout:.0f}s") from None
+    if done.returncode != 0:
+        raise ValueError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
+    return mta.reader(done.stdout, now)

@@ -113,6 +113,16 @@ class TransactionsConfig(Strict):
     update_interval: Seconds = 30.0
 
 
+class QueueInputConfig(Strict):
+    """Queue snapshots every `interval` into metrics-mail.queue-<namespace> (Elasticsearch output only):
+    a document per queued message and a summary per host, as `shipper queue snapshot` writes them."""
+
+    enabled: bool = False
+    interval: Seconds = 60.0
+    mta: Literal["auto", "postfix", "exim", "sendmail", "qmail"] = "auto"
+    config_dir: str | None = None  # Postfix only: the instance's configuration directory (postqueue -c)
+
+
 class RunConfig(Strict):
     inputs: list[InputConfig] | None = None  # None: the built-in default locations
     output: OutputConfig
@@ -130,6 +140,7 @@ class RunConfig(Strict):
     queue_batches: int = Field(4, ge=1)  # bulk batches waiting for the output: bounds memory
     metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics, off by default
     transactions: TransactionsConfig = TransactionsConfig()
+    queue: QueueInputConfig = QueueInputConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -265,6 +265,7 @@ class Service:
         observer = self._watch(tailer)
         addresser = Addresser(self._namespace(), self.config.effective_host_name())
         metrics = self._metrics(output, tailer)
+        poller = self._queue_poller()
         last_save = last_status = last_update = time.monotonic()
         next_scan = 0.0
         lines_at_status = 0
@@ -285,6 +286,9 @@ class Service:
                         break
                 if self.groupers:
                     self._flush_groups(tailer, addresser, output)
+                if poller is not None:
+                    for snapshot_doc in poller.take():
+                        output.add(snapshot_doc)
                 if self.changed and now - last_update >= self.config.transactions.update_interval:
                     self._update_transactions(output)
                     last_update = now
@@ -301,10 +305,24 @@ class Service:
         except Interrupted:
             pass  # shutdown deadline passed while the output was full
         finally:
+            if poller is not None:
+                poller.stop()
             self._shutdown(output, tailer, registry, observer)
             if metrics is not None:
                 metrics.shutdown()
         return 0
+
+    def _queue_poller(self) -> Any:
+        settings = self.config.queue
+        if not settings.enabled:
+            return None
+        from shipper.queue.poller import QueuePoller
+
+        poller = QueuePoller(settings.mta, settings.config_dir, settings.interval, self._namespace(),
+                             self.config.effective_host_name(), self.log)  # fmt: skip
+        poller.start()
+        self.log(f"queue input: {settings.mta} queue every {settings.interval:g}s into {poller.index}")
+        return poller
 
     def _metrics(self, output: Any, tailer: Tailer) -> Any:
         settings = self.config.metrics

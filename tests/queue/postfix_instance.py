@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+MASTER_CF = "/usr/share/postfix/master.cf.dist"  # the package's own (/etc/postfix/ may be unconfigured)
 SASL_PORT = 2526  # the smarthost that wants AUTH
 SILENT_PORT = 2527  # accepts, never greets
 LMTP_PORT = 7025  # Zimbra's LMTP port, closed
@@ -59,7 +60,7 @@ class PostfixInstance:
         for sub in ("conf", "spool", "data"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         shutil.chown(self.root / "data", "postfix")
-        shutil.copy("/etc/postfix/master.cf", self.conf / "master.cf")
+        shutil.copy(MASTER_CF, self.conf / "master.cf")
         (self.conf / "transport").write_text(
             f"sasl.test smtp:[127.0.0.1]:{SASL_PORT}\n"
             f"mailbox.test lmtp:inet:127.0.0.1:{LMTP_PORT}\n"
@@ -86,7 +87,10 @@ class PostfixInstance:
             server = _Server(("127.0.0.1", port), handler)
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self.servers.append(server)
-        self.postfix("start")
+        started = self.postfix("start")
+        if started.returncode != 0:
+            log = self.maillog.read_text()[-1500:] if self.maillog.exists() else ""
+            raise RuntimeError(f"the test Postfix did not start: {started.stderr.strip()} {log}")
 
     def postfix(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["postfix", "-c", str(self.conf), *args], capture_output=True, text=True, check=False)
@@ -124,7 +128,7 @@ def available() -> str | None:
     """Why a real Postfix cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root (postfix -c)"
-    if not shutil.which("postfix") or not Path("/etc/postfix/master.cf").exists():
+    if not shutil.which("postfix") or not Path(MASTER_CF).exists():
         return "Debian's postfix is not installed"
     for port in (SASL_PORT, SILENT_PORT):
         with socket.socket() as sock:

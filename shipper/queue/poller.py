@@ -1,0 +1,73 @@
+"""The periodic queue input of `shipper run`: a thread that reads the queue every `interval` and hands the
+snapshot's documents to the service loop, so a slow `postqueue` never holds up the log lines."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from shipper.outputs.elasticsearch import Pending
+from shipper.queue.model import QueueError
+from shipper.queue.mta import choose, read_live
+from shipper.queue.snapshot import snapshot_docs
+
+
+class QueuePoller:
+    def __init__(self, mta: str, config_dir: str | None, interval: float, namespace: str, host: str | None,
+                 log: Callable[[str], None]) -> None:  # fmt: skip
+        self.mta, self.config_dir, self.interval = mta, config_dir, interval
+        self.index = f"metrics-mail.queue-{namespace}"
+        self.namespace, self.host, self.log = namespace, host, log
+        self.ready: queue.Queue[list[Pending]] = queue.Queue(maxsize=2)  # at most two snapshots waiting
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="queue-input", daemon=True)
+        self.failing = False
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def take(self) -> list[Pending]:
+        """The documents of the snapshots taken since the last call."""
+        out: list[Pending] = []
+        while True:
+            try:
+                out += self.ready.get_nowait()
+            except queue.Empty:
+                return out
+
+    def _loop(self) -> None:
+        while not self.stopping.is_set():
+            self.poll_once()
+            self.stopping.wait(self.interval)
+
+    def poll_once(self) -> None:
+        try:
+            mta = choose(self.mta)
+            now = datetime.now().astimezone()
+            docs = snapshot_docs(read_live(mta, self.config_dir, now), mta.name, self.namespace, now, self.host)
+        except (ValueError, OSError, QueueError) as exc:
+            if not self.failing:  # said once per outage, not every interval
+                self.log(f"warning: queue input: {exc}")
+            self.failing = True
+            return
+        if self.failing:
+            self.log("queue input: reading the queue again")
+        self.failing = False
+        batch = [Pending(self.index, uuid.uuid4().hex, orjson.dumps(d)) for d in docs]
+        try:
+            self.ready.put(batch, timeout=self.interval)
+        except queue.Full:
+            self.log("warning: queue input: the output is behind; a queue snapshot was dropped")
+
+
+def docs_of(batch: list[Pending]) -> list[dict[str, Any]]:
+    return [orjson.loads(p.source) for p in batch]

@@ -96,6 +96,23 @@ def test_stuck_names_each_message_with_reason_hint_and_trail(postfix: PostfixIns
     assert "hint:     the relay (smarthost" in text and "log trail:" in text
 
 
+def test_stuck_takes_the_trail_from_elasticsearch(postfix: PostfixInstance, es_url: str, namespace: str):
+    """What `shipper ingest` (or `run`) indexed is enough: no log files needed on the machine asked."""
+    ns = namespace + "trail"
+    ingest = subprocess.run([sys.executable, "-m", "shipper", "ingest", str(postfix.maillog), "--es", es_url,
+                             "--namespace", ns, "--setup", "--timezone", "UTC"],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    assert ingest.returncode == 0, ingest.stderr
+    done = subprocess.run([sys.executable, "-m", "shipper", "queue", "stuck", "--mta", "postfix", "--config-dir",
+                           str(postfix.conf), "--older-than", "1s", "--es", es_url, "--namespace", ns,
+                           "--format", "json"], capture_output=True, text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    items = {d["sender"]: d for d in map(json.loads, done.stdout.splitlines())}
+    sasl = items["billing@example.test"]
+    assert any("SASL authentication failed" in t["line"] for t in sasl["trail"])
+    assert sasl["category"] == "relay authentication"
+
+
 def test_snapshot_into_elasticsearch_with_its_types(postfix: PostfixInstance, es: Any, es_url: str, namespace: str):
     run("snapshot", "--mta", "postfix", "--config-dir", str(postfix.conf), "--es", es_url, "--namespace", namespace,
         "--setup")  # fmt: skip

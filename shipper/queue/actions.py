@@ -62,15 +62,12 @@ class Outcome:
     output: str
 
 
-def commands(mta: Mta, action: str, ids: list[str], config_dir: str | None, everything: bool) -> list[list[str]]:
+def commands(mta: Mta, action: str, ids: list[str], mta_config: str | None, everything: bool) -> list[list[str]]:
     """The command lines `action` takes (a flush of the whole queue is one command of its own)."""
     if action == "flush" and everything and mta.flush_all:
-        argv = list(mta.flush_all)
-        if config_dir:
-            argv[1:1] = ["-c", config_dir]
-        return [argv]
+        return [mta.configured(list(mta.flush_all), mta_config)]
     return [
-        mta.action_argv(action, ids[i : i + IDS_PER_COMMAND], config_dir) for i in range(0, len(ids), IDS_PER_COMMAND)
+        mta.action_argv(action, ids[i : i + IDS_PER_COMMAND], mta_config) for i in range(0, len(ids), IDS_PER_COMMAND)
     ]
 
 

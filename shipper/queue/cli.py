@@ -49,9 +49,11 @@ FromOption = Annotated[
     Path | None,
     typer.Option("--from", help="Read saved output (postqueue -j or -p, exim -bp, mailq, qmail-qread) instead."),
 ]
-ConfigDirOption = Annotated[
-    str | None, typer.Option("--config-dir", help="Postfix only: the instance's configuration directory (-c).")
-]
+MtaConfigOption = Annotated[
+    str | None,
+    typer.Option("--mta-config", "--config-dir",
+                 help="Another instance: Postfix's configuration directory (-c), Exim's configuration file (-C)."),
+]  # fmt: skip
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
 
 
@@ -78,7 +80,7 @@ def human_age(seconds: int | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def load_queue(mta_choice: MtaChoice, saved: Path | None, config_dir: str | None) -> tuple[Any, list[QueuedMessage]]:
+def load_queue(mta_choice: MtaChoice, saved: Path | None, mta_config: str | None) -> tuple[Any, list[QueuedMessage]]:
     """(MTA, its messages) from the live queue or saved output; exits with a message on any failure."""
     from shipper.queue.mta import choose, read_live, read_saved
 
@@ -87,7 +89,7 @@ def load_queue(mta_choice: MtaChoice, saved: Path | None, config_dir: str | None
         mta = choose(mta_choice.value)
         if saved is not None:
             return mta, read_saved(mta, saved.read_text(encoding="utf-8", errors="replace"), now)
-        return mta, read_live(mta, config_dir, now)
+        return mta, read_live(mta, mta_config, now)
     except (ValueError, OSError, QueueError) as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_FAILED) from None
@@ -127,11 +129,11 @@ def _print_table(messages: list[QueuedMessage], title: str) -> None:
     ),
 )
 def list_queue(
-    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
     output_format: Annotated[Format, typer.Option("--format", help="table, or json (one per line).")] = Format.table,
 ) -> None:  # fmt: skip
     """Every queued message: queue ID, queue, arrival, age, size, sender, recipients, reason and its category."""
-    found_mta, messages = load_queue(mta, saved, config_dir)
+    found_mta, messages = load_queue(mta, saved, mta_config)
     if output_format is Format.json:
         out = sys.stdout.buffer
         for m in messages:
@@ -157,7 +159,7 @@ def stuck(
     older_than: Annotated[str, typer.Option(help="Queued at least this long: 90s, 30m, 1h, 2d.")] = "1h",
     logs: Annotated[list[Path] | None, typer.Option("--logs", help="Log files with each message's trail.")] = None,
     namespace: Annotated[str, typer.Option(help="With --es: the data streams' namespace ('*' = all).")] = "*",
-    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
     output_format: Annotated[Format, typer.Option("--format", help="table (text for people) or json.")] = Format.table,
 ) -> None:  # fmt: skip
     """Messages queued longer than --older-than: why (reason, category, a concrete hint) and their log trail.
@@ -168,7 +170,7 @@ def stuck(
     from shipper.queue.stuck import explain_from_elasticsearch, explain_from_logs, select_stuck
 
     threshold = parse_duration(older_than)
-    _, messages = load_queue(mta, saved, config_dir)
+    _, messages = load_queue(mta, saved, mta_config)
     items = select_stuck(messages, threshold)
     if items and logs:
         events, failed = _parsed_events(logs, "local", None)
@@ -213,7 +215,7 @@ def snapshot(
     es_options: dict[str, object],
     namespace: Annotated[str, typer.Option(help="Data stream namespace: metrics-mail.queue-<namespace>.")] = "default",
     run_setup: Annotated[bool, typer.Option("--setup", help="Install or update the templates first.")] = False,
-    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+    mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
 ) -> None:  # fmt: skip
     """Write the queue into Elasticsearch: one document per message and a summary (counts per queue, total
     size, oldest age, top reasons) into metrics-mail.queue-<namespace>."""
@@ -225,7 +227,7 @@ def snapshot(
     if not es_options["es"] and not es_options["cloud_id"]:
         _error("--es URL (or ES_URL, or --cloud-id) is required")
         raise typer.Exit(EXIT_USAGE)
-    found_mta, messages = load_queue(mta, saved, config_dir)
+    found_mta, messages = load_queue(mta, saved, mta_config)
     client = _connect(es_options)
     _ensure_templates(client, run_setup, lambda text: _stderr().print(f"warning: {text}", markup=False))
     docs = snapshot_docs(messages, found_mta.name, namespace, datetime.now().astimezone())
@@ -256,16 +258,16 @@ def _action(action: str, help_text: str, examples: str) -> None:
         queue: Annotated[str | None, typer.Option(help="Messages in this queue (deferred, hold, frozen...).")] = None,
         yes: Annotated[bool, typer.Option("--yes", help="Do it; without it, only show what would be done.")] = False,
         namespace: Annotated[str, typer.Option(help="Audit stream logs-mail.queue_audit-<ns>.")] = "default",
-        mta: MtaOption = MtaChoice.auto, saved: FromOption = None, config_dir: ConfigDirOption = None,
+        mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
     ) -> None:  # fmt: skip
         run_action(action, es_options, ids or [], everything, sender, recipient, reason_category, older_than, queue,
-                   yes, namespace, mta, saved, config_dir)  # fmt: skip
+                   yes, namespace, mta, saved, mta_config)  # fmt: skip
 
 
 def run_action(action: str, es_options: dict[str, object], ids: list[str], everything: bool, sender: str | None,
                recipient: str | None, reason_category: str | None, older_than: str | None, queue: str | None,
                yes: bool, namespace: str, mta_choice: MtaChoice, saved: Path | None,
-               config_dir: str | None) -> None:  # fmt: skip
+               mta_config: str | None) -> None:  # fmt: skip
     from shipper.queue.actions import Selection, audit_event, commands, run, select
 
     selection = Selection(tuple(ids), everything, sender, recipient, reason_category,
@@ -277,7 +279,7 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
     if yes and saved is not None:
         _error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
         raise typer.Exit(EXIT_USAGE)
-    mta, messages = load_queue(mta_choice, saved, config_dir)
+    mta, messages = load_queue(mta_choice, saved, mta_config)
     bad = [i for i in ids if not mta.valid_id(i)]
     if bad:
         _error(f"not {mta.name} queue IDs: {', '.join(bad[:10])}")
@@ -287,7 +289,7 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         _error(f"{queue_id}: not in the {mta.name} queue")
     chosen = [m.queue_id for m in picked]
     try:
-        argvs = commands(mta, action, chosen, config_dir, everything and action == "flush") if chosen else []
+        argvs = commands(mta, action, chosen, mta_config, everything and action == "flush") if chosen else []
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None

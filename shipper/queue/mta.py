@@ -30,11 +30,20 @@ class Mta:
     per_id: dict[str, str] = field(default_factory=dict)
     flush_all: tuple[str, ...] = ()
     unsupported: str = ""  # why an action is missing
+    config_flag: str | None = None  # how its tools take another configuration (Postfix -c DIR, Exim -C FILE)
+
+    def configured(self, argv: list[str], mta_config: str | None) -> list[str]:
+        """`argv` for another instance's configuration (inserted after the program name)."""
+        if not mta_config:
+            return argv
+        if self.config_flag is None:
+            raise ValueError(f"{self.name}'s tools take no other configuration (--mta-config is for Postfix and Exim)")
+        return [argv[0], self.config_flag, mta_config, *argv[1:]]
 
     def valid_id(self, queue_id: str) -> bool:
         return self.id_format.fullmatch(queue_id) is not None
 
-    def action_argv(self, action: str, ids: list[str], config_dir: str | None = None) -> list[str]:
+    def action_argv(self, action: str, ids: list[str], mta_config: str | None = None) -> list[str]:
         """The command for `action` on `ids` (all of them in one run); ValueError for an ID that is not
         this MTA's or an action it has no command for."""
         if action not in self.actions:
@@ -43,9 +52,7 @@ class Mta:
         bad = [i for i in ids if not self.valid_id(i)]
         if bad:
             raise ValueError(f"not {self.name} queue IDs: {', '.join(bad[:5])}")
-        argv = list(self.actions[action])
-        if config_dir:
-            argv[1:1] = ["-c", config_dir]
+        argv = self.configured(list(self.actions[action]), mta_config)
         flag = self.per_id.get(action)
         for queue_id in ids:
             argv += [flag, queue_id] if flag else [queue_id]
@@ -57,13 +64,13 @@ POSTFIX = Mta(
     actions={"delete": ("postsuper",), "hold": ("postsuper",), "release": ("postsuper",),
              "requeue": ("postsuper",), "flush": ("postqueue",)},
     per_id={"delete": "-d", "hold": "-h", "release": "-H", "requeue": "-r", "flush": "-i"},
-    flush_all=("postqueue", "-f"),
+    flush_all=("postqueue", "-f"), config_flag="-c",
 )  # fmt: skip
 EXIM = Mta(
     "exim", readers.EXIM_ID, ("exim", "-bp"), readers.exim_bp,
     actions={"delete": ("exim", "-Mrm"), "hold": ("exim", "-Mf"), "release": ("exim", "-Mt"),
              "requeue": ("exim", "-M"), "flush": ("exim", "-M")},
-    flush_all=("exim", "-qff"),
+    flush_all=("exim", "-qff"), config_flag="-C",
 )  # fmt: skip
 SENDMAIL = Mta(
     "sendmail", readers.SENDMAIL_ID, ("mailq",), readers.sendmail_mailq,
@@ -118,13 +125,9 @@ def choose(name: str) -> Mta:
     return MTAS[name]
 
 
-def read_live(mta: Mta, config_dir: str | None, now: datetime, timeout: float = 300) -> list[QueuedMessage]:
+def read_live(mta: Mta, mta_config: str | None, now: datetime, timeout: float = 300) -> list[QueuedMessage]:
     """Run the MTA's listing command (no shell) and read its output; ValueError or QueueError on failure."""
-    if config_dir and mta is not POSTFIX:
-        raise ValueError(f"a configuration directory (Postfix's -c) does not apply to {mta.name}")
-    argv = [executable(mta.list_command[0]), *mta.list_command[1:]]
-    if config_dir:
-        argv[1:1] = ["-c", config_dir]
+    argv = mta.configured([executable(mta.list_command[0]), *mta.list_command[1:]], mta_config)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

@@ -19,9 +19,9 @@ from shipper.queue.snapshot import snapshot_docs
 
 
 class QueuePoller:
-    def __init__(self, mta: str, config_dir: str | None, interval: float, namespace: str, host: str | None,
+    def __init__(self, mta: str, mta_config: str | None, interval: float, namespace: str, host: str | None,
                  log: Callable[[str], None]) -> None:  # fmt: skip
-        self.mta, self.config_dir, self.interval = mta, config_dir, interval
+        self.mta, self.mta_config, self.interval = mta, mta_config, interval
         self.index = f"metrics-mail.queue-{namespace}"
         self.namespace, self.host, self.log = namespace, host, log
         self.ready: queue.Queue[list[Pending]] = queue.Queue(maxsize=2)  # at most two snapshots waiting
@@ -53,7 +53,7 @@ class QueuePoller:
         try:
             mta = choose(self.mta)
             now = datetime.now().astimezone()
-            docs = snapshot_docs(read_live(mta, self.config_dir, now), mta.name, self.namespace, now, self.host)
+            docs = snapshot_docs(read_live(mta, self.mta_config, now), mta.name, self.namespace, now, self.host)
         except (ValueError, OSError, QueueError) as exc:
             if not self.failing:  # said once per outage, not every interval
                 self.log(f"warning: queue input: {exc}")

@@ -120,7 +120,7 @@ class QueueInputConfig(Strict):
     enabled: bool = False
     interval: Seconds = 60.0
     mta: Literal["auto", "postfix", "exim", "sendmail", "qmail"] = "auto"
-    config_dir: str | None = None  # Postfix only: the instance's configuration directory (postqueue -c)
+    mta_config: str | None = None  # another instance: Postfix config directory (-c), Exim config file (-C)
 
 
 class RunConfig(Strict):

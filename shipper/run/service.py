@@ -318,7 +318,7 @@ class Service:
             return None
         from shipper.queue.poller import QueuePoller
 
-        poller = QueuePoller(settings.mta, settings.config_dir, settings.interval, self._namespace(),
+        poller = QueuePoller(settings.mta, settings.mta_config, settings.interval, self._namespace(),
                              self.config.effective_host_name(), self.log)  # fmt: skip
         poller.start()
         self.log(f"queue input: {settings.mta} queue every {settings.interval:g}s into {poller.index}")

@@ -139,7 +139,7 @@ def test_shipper_run_snapshots_the_queue_periodically(postfix: PostfixInstance, 
     from tests.integration.test_run import Shipper
 
     ns = namespace + "run"
-    queue_input = {"enabled": True, "interval": "1s", "mta": "postfix", "config_dir": str(postfix.conf)}
+    queue_input = {"enabled": True, "interval": "1s", "mta": "postfix", "mta_config": str(postfix.conf)}
     service = Shipper(tmp_path, es_url, ns, [str(postfix.maillog)], queue=queue_input)
     service.start()
     stream = f"metrics-mail.queue-{ns}"

@@ -69,7 +69,7 @@ class PostfixInstance:
         (self.conf / "sasl_passwd").write_text(f"[127.0.0.1]:{SASL_PORT} relayuser:stale-password\n")
         (self.conf / "main.cf").write_text(
             "compatibility_level = 3.6\n"
-            f"config_directory = {self.conf}\n"
+            f"mta_configectory = {self.conf}\n"
             f"queue_directory = {self.root / 'spool'}\n"
             f"data_directory = {self.root / 'data'}\n"
             "myhostname = queue-test.example.test\nmydomain = example.test\nmyorigin = example.test\n"

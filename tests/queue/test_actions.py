@@ -51,6 +51,10 @@ def test_mtas_without_a_command_say_so():
     assert SENDMAIL.action_argv("flush", ["0ASAe1Xa002101"]) == ["sendmail", "-qI", "0ASAe1Xa002101"]
     with pytest.raises(ValueError, match="qmail has no per-message"):
         QMAIL.action_argv("delete", ["1234570"])
+    with pytest.raises(ValueError, match="take no other configuration"):
+        SENDMAIL.action_argv("flush", ["0ASAe1Xa002101"], "/etc/mail/other.cf")
+    assert EXIM.action_argv("delete", ["1xXSD6-0000Wm-0Y"], "/etc/exim4/test.conf") == [
+        "exim", "-C", "/etc/exim4/test.conf", "-Mrm", "1xXSD6-0000Wm-0Y"]  # fmt: skip
 
 
 def test_selection_by_sender_recipient_category_age_and_queue():

@@ -330,6 +330,11 @@ def _with_es_options(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _es_configured(es_options: dict[str, object]) -> bool:
+    """Whether the command was given a cluster (--es/ES_URL or --cloud-id)."""
+    return bool(es_options["es"] or es_options["cloud_id"])
+
+
 def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazily
     """A client that has answered a health request, or exit with a message that names no secret."""
     from elasticsearch import ApiError, AuthorizationException, TransportError
@@ -713,7 +718,7 @@ def trace(
     from shipper.parse.packs import load_packs
 
     if not files:
-        if not es_options["es"] and not es_options["cloud_id"]:
+        if not _es_configured(es_options):
             _error("give log files, or --es (or ES_URL) to trace what was indexed")
             raise typer.Exit(EXIT_USAGE)
         from elasticsearch import ApiError, TransportError

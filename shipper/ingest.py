@@ -26,7 +26,7 @@ from shipper.enrich.correlate import Correlator, Transaction
 from shipper.outputs.elasticsearch import BulkStats, ElasticsearchOutput, Pending
 from shipper.parse.batch import BLOCK_BYTES, READ_ERRORS, ParseOptions
 from shipper.parse.multiline import Grouped, Grouper, group_tags
-from shipper.parse.packs import load_packs
+from shipper.parse.packs import load_packs, multiline_specs
 from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import decode_line, line_offsets, read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
@@ -149,7 +149,7 @@ def ingest_inputs(
     addresser = Addresser(namespace)
     hits = summary.coverage.hits
     packs = load_packs()
-    multiline = {p.source: p.multiline for p in packs if p.multiline is not None}
+    multiline = multiline_specs(packs)
     correlator = Correlator(packs) if correlate else None
     transactions_index = f"mail-transactions-{namespace}"
 
@@ -166,7 +166,7 @@ def ingest_inputs(
         output.add(transaction_pending(tx, transactions_index))
 
     def emit_group(group: Grouped, identity: bytes, file_path: str | None, read_at: str) -> None:
-        tags = group_tags(group)
+        tags = group_tags(group.cut, group.lines)
         doc, key = parser.parse_doc(decode_line(group.raw, tags), tags or None)
         send(doc, key, identity, group.offset, group.raw, file_path, read_at)
 

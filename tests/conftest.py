@@ -26,3 +26,13 @@ def ecs_reference() -> Path | None:
 @pytest.fixture(scope="session")
 def parser() -> Parser:
     return Parser(timezone="UTC", reference=REFERENCE)
+
+
+def require_real(what: str, why_not: str | None, switch: str) -> None:
+    """Skip a test that needs `what` when it is missing (`why_not`), unless the environment variable
+    `switch` is 1 (.ci/run sets it): there a missing real part is a failure, not a skip."""
+    if why_not is None:
+        return
+    if os.environ.get(switch) == "1":
+        pytest.fail(f"a real {what} is required here ({switch}=1) but {why_not}")
+    pytest.skip(f"real {what}: {why_not}")

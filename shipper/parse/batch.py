@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from shipper.parse.multiline import MultilineSpec, event_boundary, group_block
-from shipper.parse.packs import load_packs
+from shipper.parse.packs import load_packs, multiline_specs
 from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import read_blocks, reference_date, split_block
 from shipper.parse.stats import Coverage
@@ -121,7 +121,7 @@ def _blocks(
     on_error: Callable[[Path | None, str], None],
 ) -> Iterator[tuple[date, str | None, bytes, MultilineSpec | None]]:
     packs = load_packs()
-    multiline = {p.source: p.multiline for p in packs if p.multiline is not None}
+    multiline = multiline_specs(packs)
     for path, stream in inputs:
         reference = options.reference or reference_date(path)
         source = None if options.source or path is None else detect_source(path, packs)

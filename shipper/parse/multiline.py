@@ -92,9 +92,10 @@ class Grouper:
         return event
 
 
-def group_tags(group: Grouped) -> list[str]:
-    tags = ["truncated"] if group.cut else []
-    if group.lines > 1:
+def group_tags(cut: bool, lines: int) -> list[str]:
+    """Tags of an event of `lines` lines, `cut` when a cap (or the line limit) ended it."""
+    tags = ["truncated"] if cut else []
+    if lines > 1:
         tags.append("multiline")
     return tags
 
@@ -108,7 +109,7 @@ def group_block(block: bytes, spec: MultilineSpec) -> list[tuple[str, list[str]]
     groups = [g for raw in raws for g in grouper.feed(0, 0, raw)] + grouper.flush(force=True)
     out = []
     for group in groups:
-        tags = group_tags(group)
+        tags = group_tags(group.cut, group.lines)
         out.append((decode_line(group.raw, tags), tags))
     return out
 

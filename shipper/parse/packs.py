@@ -181,6 +181,11 @@ def load_pack(path: Path) -> Pack:
     return pack
 
 
+def multiline_specs(packs: tuple[Pack, ...]) -> dict[str, MultilineSpec]:
+    """source -> how its events span lines, for the packs that declare it."""
+    return {p.source: p.multiline for p in packs if p.multiline is not None}
+
+
 @cache
 def load_packs(directory: Path | None = None) -> tuple[Pack, ...]:
     directory = directory or grok_patterns_dir()

@@ -19,6 +19,7 @@ from shipper.cli import (
     _connect,
     _ensure_templates,
     _error,
+    _es_configured,
     _parsed_events,
     _stderr,
     _with_es_options,
@@ -177,7 +178,7 @@ def stuck(
         explain_from_logs(items, events)
         for problem in failed:
             _error(problem)
-    elif items and (es_options["es"] or es_options["cloud_id"]):
+    elif items and _es_configured(es_options):
         explain_from_elasticsearch(items, _connect(es_options), namespace)
     if output_format is Format.json:
         for item in items:
@@ -199,7 +200,7 @@ def stuck(
             typer.echo("  log trail:")
             for stamp, qid, line in item.trail:
                 typer.echo(f"    {stamp}  {qid:<12} {line}")
-        elif logs or es_options["es"]:
+        elif logs or _es_configured(es_options):
             typer.echo("  log trail: none found")
 
 
@@ -224,7 +225,7 @@ def snapshot(
     from shipper.elastic.connection import describe_error
     from shipper.queue.snapshot import snapshot_docs
 
-    if not es_options["es"] and not es_options["cloud_id"]:
+    if not _es_configured(es_options):
         _error("--es URL (or ES_URL, or --cloud-id) is required")
         raise typer.Exit(EXIT_USAGE)
     found_mta, messages = load_queue(mta, saved, mta_config)
@@ -289,7 +290,7 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         _error(f"{queue_id}: not in the {mta.name} queue")
     chosen = [m.queue_id for m in picked]
     try:
-        argvs = commands(mta, action, chosen, mta_config, everything and action == "flush") if chosen else []
+        argvs = commands(mta, action, chosen, mta_config, everything) if chosen else []
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
@@ -321,7 +322,7 @@ def _record(event: dict[str, Any], es_options: dict[str, object]) -> None:
     """The audit event goes to Elasticsearch when one is configured, and always to stderr as JSON."""
     sys.stderr.buffer.write(b"audit: " + orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
     sys.stderr.flush()
-    if not es_options["es"] and not es_options["cloud_id"]:
+    if not _es_configured(es_options):
         return
     from elasticsearch import ApiError, TransportError
 

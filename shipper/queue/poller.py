@@ -8,7 +8,6 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import orjson
 
@@ -67,7 +66,3 @@ class QueuePoller:
             self.ready.put(batch, timeout=self.interval)
         except queue.Full:
             self.log("warning: queue input: the output is behind; a queue snapshot was dropped")
-
-
-def docs_of(batch: list[Pending]) -> list[dict[str, Any]]:
-    return [orjson.loads(p.source) for p in batch]

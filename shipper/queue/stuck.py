@@ -20,7 +20,6 @@ class Stuck:
     category: str | None = None
     hint: str | None = None
     trail: list[tuple[str, str, str]] = field(default_factory=list)  # (timestamp, queue ID, log line)
-    transaction: dict[str, Any] | None = None  # the message's transaction document, when its logs were read
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,7 +40,7 @@ def select_stuck(messages: list[QueuedMessage], older_than: int) -> list[Stuck]:
 
 
 def _explain(item: Stuck, doc: dict[str, Any], lines: list[tuple[str, str, str]]) -> None:
-    item.trail, item.transaction = lines, doc
+    item.trail = lines
     mail = doc.get("mail") or {}
     if item.reason is None:  # the queue listing says nothing (Exim, qmail, hold): the logs' last failure
         responses = [r.get("response") for r in mail.get("recipients") or [] if r.get("status") != "sent"]

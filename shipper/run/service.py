@@ -31,8 +31,8 @@ from shipper.outputs.elasticsearch import (
     Interrupted,
     Pending,
 )
-from shipper.parse.multiline import Grouper
-from shipper.parse.packs import load_packs
+from shipper.parse.multiline import Grouper, group_tags
+from shipper.parse.packs import load_packs, multiline_specs
 from shipper.parse.parser import Parser, detect_source
 from shipper.parse.reader import decode_line
 from shipper.run.config import ConfigError, RunConfig, load_config
@@ -118,7 +118,7 @@ class Service:
         self.groupers: dict[int, Grouper] = {}
         self.grouped_sources: dict[int, Source] = {}
         self.single_line_paths: set[str] = set()  # files whose pack has no multiline events
-        self.multiline = {pack.source: pack.multiline for pack in load_packs() if pack.multiline is not None}
+        self.multiline = multiline_specs(load_packs())
         self.deadline: threading.Timer | None = None
         self.deadline_at = 0.0
         self.correlator: Correlator | None = None
@@ -359,9 +359,7 @@ class Service:
         identity, generation, path = source.identity or b"", source.generation, os.path.abspath(source.path)
         read_at = now_iso()
         for offset, end, raw, cut, count in events:
-            tags: list[str] = ["truncated"] if cut else []
-            if count > 1:
-                tags.append("multiline")
+            tags = group_tags(cut, count)
             text = decode_line(raw, tags)
             doc, key = parser.parse_doc(text, tags or None)
             closed = self._correlate(doc)

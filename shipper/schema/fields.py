@@ -163,26 +163,27 @@ def render_markdown(
         *_table(fields),
     ]
     if transactions:
-        lines += [
-            "",
-            "## Message transactions (`mail-transactions-*`)",
-            "",
+        lines += _document_section(
+            "Message transactions (`mail-transactions-*`)",
             "One document per message. Besides the fields below it carries these, as defined above (queue IDs"
-            " and recipients as arrays): " + ", ".join(f"`{n}`" for n in transactions if n in fields) + ".",
-            "",
-            *_table({n: f for n, f in transactions.items() if n not in fields}),
-        ]
+            " and recipients as arrays)",
+            transactions, fields,
+        )  # fmt: skip
     if queue:
-        lines += [
-            "",
-            "## Queue snapshots (`metrics-mail.queue-<namespace>`)",
-            "",
+        lines += _document_section(
+            "Queue snapshots (`metrics-mail.queue-<namespace>`)",
             "One document per queued message and one summary per host and snapshot. Besides the fields below"
-            " they carry these, as defined above: " + ", ".join(f"`{n}`" for n in queue if n in fields) + ".",
-            "",
-            *_table({n: f for n, f in queue.items() if n not in fields}),
-        ]
+            " they carry these, as defined above",
+            queue, fields,
+        )  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _document_section(title: str, intro: str, own: dict[str, FieldDef], fields: dict[str, FieldDef]) -> list[str]:
+    """A document kind's section: the line-event fields it shares, then a table of its own."""
+    shared = ", ".join(f"`{n}`" for n in own if n in fields)
+    mine = {n: f for n, f in own.items() if n not in fields}
+    return ["", f"## {title}", "", f"{intro}: {shared}.", "", *_table(mine)]
 
 
 def _table(fields: dict[str, FieldDef]) -> list[str]:

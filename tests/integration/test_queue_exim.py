@@ -6,7 +6,6 @@ explained by its mainlog (exim -bp gives no reason), freeze/thaw and delete for 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,17 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_real
 from tests.queue.exim_instance import EximInstance, available
 
 
 @pytest.fixture(scope="module")
 def exim() -> Iterator[EximInstance]:
-    why = available()
-    if why is not None:
-        if os.environ.get("SHIPPER_REQUIRE_EXIM") == "1":
-            pytest.fail(f"a real Exim is required here (SHIPPER_REQUIRE_EXIM=1) but {why}")
-        pytest.skip(f"real Exim: {why}")
+    require_real("Exim", available(), "SHIPPER_REQUIRE_EXIM")
     root = Path(tempfile.mkdtemp(prefix="exim-shipper-"))  # .../exim-*/log/mainlog: found by path as Exim's
     root.chmod(0o755)
     instance = EximInstance(root)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_real
 from tests.queue.postfix_instance import PostfixInstance, available
 
 MESSAGES = {  # sender -> (recipients, what keeps it queued)
@@ -34,11 +34,7 @@ MESSAGES = {  # sender -> (recipients, what keeps it queued)
 
 @pytest.fixture(scope="module")
 def postfix() -> Iterator[PostfixInstance]:
-    why = available()
-    if why is not None:
-        if os.environ.get("SHIPPER_REQUIRE_POSTFIX") == "1":
-            pytest.fail(f"a real Postfix is required here (SHIPPER_REQUIRE_POSTFIX=1) but {why}")
-        pytest.skip(f"real Postfix: {why}")
+    require_real("Postfix", available(), "SHIPPER_REQUIRE_POSTFIX")
     # not under pytest's tmp_path: that is root-only (0700), and Postfix's daemons run as `postfix`
     root = Path(tempfile.mkdtemp(prefix="shipper-postfix-"))
     root.chmod(0o755)

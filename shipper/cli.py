@@ -61,6 +61,22 @@ TimezoneOption = Annotated[
 ReferenceDateOption = Annotated[
     str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
 ]
+MaxOpenOption = Annotated[
+    int,
+    typer.Option(
+        min=1, help="Messages held open at most; past that the least recently active is emitted as incomplete."
+    ),
+]
+
+
+def _note_evicted(correlator: Any) -> None:
+    """Messages given up at the cap were cut in two: say so, and how to keep them whole."""
+    if correlator.evicted:
+        _stderr().print(
+            f"warning: {correlator.evicted} open message(s) given up (cap {correlator.max_open} or ttl reached), "
+            "emitted as incomplete; raise --max-open or --ttl-hours to keep them whole",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 @app.callback()
@@ -598,6 +614,7 @@ def _print_ingest_summary(summary: object, as_json: bool) -> None:
         "files": summary.files,
         "lines_read": summary.lines,
         "transactions": summary.transactions,
+        "transactions_evicted": summary.transactions_evicted,
         "parsed": summary.parsed,
         "unparsed": summary.lines - summary.parsed,
         "indexed": bulk.indexed - summary.transactions,
@@ -656,6 +673,7 @@ def transactions(
     ttl_hours: Annotated[
         float, typer.Option(min=0.01, help="Emit a message not seen for this long (log time) as incomplete.")
     ] = 144.0,
+    max_open: MaxOpenOption = 1_000_000,
 ) -> None:
     """One JSON document per message: every queue ID of its chain, sender, each recipient's fate, deferrals.
 
@@ -669,7 +687,7 @@ def transactions(
     from shipper.parse.packs import load_packs
 
     events, failed = _parsed_events(files, timezone, reference_date)
-    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600)
+    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600, max_open=max_open)
     out = sys.stdout.buffer
     try:
         for event in events():
@@ -681,6 +699,7 @@ def transactions(
     except BrokenPipeError:
         sys.stderr.close()
         raise typer.Exit(EXIT_OK) from None
+    _note_evicted(correlator)
     for problem in failed:
         _error(problem)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
@@ -788,6 +807,7 @@ def report(
     ttl_hours: Annotated[
         float, typer.Option(min=0.01, help="A message not seen for this long (log time) counts as cut off.")
     ] = 144.0,
+    max_open: MaxOpenOption = 1_000_000,
 ) -> None:
     """A pflogsumm-style summary: grand totals, traffic per day and hour, domains, top senders and recipients,
     deferral/bounce/reject reasons, warnings; then what joined messages tell: each message's outcome, why
@@ -811,10 +831,11 @@ def report(
     only_day = _report_day(day, tz) if day is not None else None
     progress = _ByteProgress([p for p in files if str(p) != "-"], always=output is not None, label="reading")
     events, failed = _parsed_events(files, timezone, reference_date, progress)
-    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600)
+    correlator = Correlator(load_packs(), ttl=ttl_hours * 3600, max_open=max_open)
     builder = ReportBuilder(correlator, tz, timezone_name(tz), syslog_name, top, only_day)
     with progress:
         result = build(events(), builder)
+    _note_evicted(correlator)
     if output_format is ReportFormat.json:
         rendered = result.model_dump_json(indent=2) + "\n"
     elif output_format is ReportFormat.html:

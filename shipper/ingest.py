@@ -65,6 +65,7 @@ class IngestSummary:
     unreadable: list[str] = field(default_factory=list)
     bulk: BulkStats = field(default_factory=BulkStats)
     transactions: int = 0  # message transaction documents written to mail-transactions-<namespace>
+    transactions_evicted: int = 0  # of those, given up while open (the correlator's cap or ttl)
 
     @property
     def lines(self) -> int:
@@ -206,5 +207,6 @@ def ingest_inputs(
     if correlator is not None:
         for tx in correlator.finish():  # still in flight at the end of the input: indexed as incomplete
             send_transaction(tx)
+        summary.transactions_evicted = correlator.evicted
     summary.bulk = output.close()
     return summary

@@ -21,11 +21,12 @@ whatever order they come, and a transaction closes only when its removal is seen
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from shipper.parse.packs import CorrelationSpec, Pack
@@ -140,6 +141,11 @@ def _parse(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+@lru_cache(maxsize=4096)  # lines come in time order: most share a recent second
+def _epoch(stamp: str) -> float:
+    return _parse(stamp).timestamp()
+
+
 @cache
 def _path(dotted: str) -> tuple[str, ...]:
     return tuple(dotted.split("."))
@@ -158,13 +164,27 @@ def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
 
+DEFAULT_TTL = 6 * 86400.0
+DEFAULT_MAX_OPEN = 1_000_000
+
+
 class Correlator:
-    def __init__(self, packs: tuple[Pack, ...], ttl: float = 6 * 86400, max_open: int = 1_000_000) -> None:
+    """Memory holds only open transactions, at most `max_open` of them: past that, or past `ttl` seconds of
+    log time without a line, the least recently active is emitted incomplete (`evicted` counts them). Each
+    costs O(log n): a heap of (last activity, transaction), whose outdated entries are skipped when they
+    surface and dropped whenever they outnumber the live ones (SMTP probes that never finish a message
+    open a transaction each, so a flood of them must not make every line slower)."""
+
+    def __init__(self, packs: tuple[Pack, ...], ttl: float = DEFAULT_TTL, max_open: int = DEFAULT_MAX_OPEN) -> None:
         self.specs: dict[str, CorrelationSpec] = {p.dataset: p.correlation for p in packs if p.correlation}
         self.ttl = ttl
         self.max_open = max_open
         self.open: dict[tuple[str, str, str], Transaction] = {}  # (host, instance, queue id) -> transaction
-        self.seen = 0
+        self.live: dict[int, Transaction] = {}  # id(tx) -> tx: each open transaction once
+        self.by_activity: list[tuple[float, int, Transaction]] = []  # (last line's epoch, sequence, tx)
+        self.sequence = 0
+        self.evicted = 0
+        self.latest_epoch = float("-inf")
         self.latest = ""
         self.instances: set[tuple[str, str]] = set()  # (host, MTA instance) seen, for `_hop`
         self.deliveries: dict[tuple[str, Any], tuple[str, Any]] = {}  # (host, delivery number) -> (queue ID, rcpt)
@@ -190,6 +210,7 @@ class Correlator:
             return []
         if stamp > self.latest:
             self.latest = stamp
+            self.latest_epoch = _epoch(stamp)
         host = (event.get("host") or {}).get("hostname") or ""
         if role == "hop":  # another program's word on an MTA's message (a content filter's queued_as)
             self._hop(host, qid, _get(event, "mail.queued_as"), stamp)
@@ -209,22 +230,37 @@ class Correlator:
             if tx is not None:
                 self._link(tx, key)
             else:
-                tx = Transaction(host, instance, meta["dataset"], [qid], stamp, stamp)
-                self.open[key] = tx
-        tx.end = max(tx.end, stamp)
+                tx = self._new(host, instance, meta["dataset"], qid, stamp)
+        if stamp > tx.end:
+            tx.end = stamp
+            self._touch(tx)
         tx.start = min(tx.start, stamp)
         self.current, self.current_role = tx, role
         done = self._apply(tx, role, event, spec, key)
-        self.seen += 1
-        if self.seen % 10_000 == 0 or len(self.open) > self.max_open:
-            done += self.evict()
-        return done
+        return done + self.evict()
+
+    def _new(self, host: str, instance: str, dataset: str, qid: str, stamp: str) -> Transaction:
+        tx = Transaction(host, instance, dataset, [qid], stamp, stamp)
+        self.open[(host, instance, qid)] = tx
+        self.live[id(tx)] = tx
+        self._touch(tx)
+        return tx
+
+    def _touch(self, tx: Transaction) -> None:
+        """`tx.end` moved: its place by activity moves with it (the old entry is left to be skipped)."""
+        self.sequence += 1
+        heapq.heappush(self.by_activity, (_epoch(tx.end), self.sequence, tx))
+        if len(self.by_activity) > 2 * len(self.live) + 1024:  # mostly outdated entries: rebuild, O(1) amortized
+            self.by_activity = [(_epoch(t.end), i, t) for i, t in enumerate(self.live.values())]
+            heapq.heapify(self.by_activity)
 
     def _link(self, tx: Transaction, key: tuple[str, str, str]) -> None:
         """`key`'s queue ID joins `tx`'s chain; a transaction it already had is merged in."""
         other = self.open.get(key)
         if other is not None and other is not tx:
             _merge(tx, other)
+            self.live.pop(id(other), None)
+            self._touch(tx)
             for qid in other.ids:
                 if self.open.get((key[0], key[1], qid)) is other:
                     self.open[(key[0], key[1], qid)] = tx
@@ -268,8 +304,7 @@ class Correlator:
             return
         notification = self.open.get((host, instance, child))
         if notification is None:
-            notification = Transaction(host, instance, dataset, [child], stamp, stamp)
-            self.open[(host, instance, child)] = notification
+            notification = self._new(host, instance, dataset, child, stamp)
         notification.parent = parent
 
     def _notice(self, host: str, value: Any, parent: str) -> None:
@@ -286,7 +321,9 @@ class Correlator:
         for h, instance in self.instances:
             tx = self.open.get((h, instance, qid)) if h == host else None
             if tx is not None:
-                tx.end = max(tx.end, stamp)
+                if stamp > tx.end:
+                    tx.end = stamp
+                    self._touch(tx)
                 self._link(tx, (host, instance, queued_as))
                 return
 
@@ -376,26 +413,29 @@ class Correlator:
         for qid in tx.ids:
             if self.open.get((tx.host, tx.instance, qid)) is tx:
                 del self.open[(tx.host, tx.instance, qid)]
+        self.live.pop(id(tx), None)
         return [tx]
 
     def evict(self) -> list[Transaction]:
-        """Transactions not seen for `ttl` seconds of log time (or the oldest, past `max_open`)."""
-        if not self.latest:
-            return []
-        now = _parse(self.latest)
-        stale = {id(tx): tx for tx in self.open.values() if (now - _parse(tx.end)).total_seconds() > self.ttl}
-        if len(self.open) - len(stale) > self.max_open:
-            by_age = sorted({id(t): t for t in self.open.values()}.values(), key=lambda t: t.end)
-            for tx in by_age[: len(self.open) - self.max_open]:
-                stale[id(tx)] = tx
-        out = []
-        for tx in stale.values():
-            out += self._close(tx)
+        """Transactions not seen for `ttl` seconds of log time, then the least recently active past
+        `max_open`: each found at the top of the heap."""
+        out: list[Transaction] = []
+        heap, cutoff = self.by_activity, self.latest_epoch - self.ttl
+        while heap:
+            epoch, _, tx = heap[0]
+            if self.live.get(id(tx)) is not tx or _epoch(tx.end) != epoch:
+                heapq.heappop(heap)  # closed, merged, or active again since: an outdated entry
+            elif epoch < cutoff or len(self.live) > self.max_open:
+                heapq.heappop(heap)
+                out += self._close(tx)
+                self.evicted += 1
+            else:
+                break
         return out
 
     def snapshot(self) -> dict[str, Any]:
         """The open transactions, to carry them over a restart (`restore`)."""
-        unique = {id(tx): tx for tx in self.open.values()}.values()
+        unique = self.live.values()
         return {"latest": self.latest, "transactions": [_tx_state(tx) for tx in unique]}
 
     def restore(self, state: dict[str, Any]) -> int:
@@ -406,14 +446,20 @@ class Correlator:
             tx = _tx_from_state(item)
             for qid in tx.ids:
                 self.open[(tx.host, tx.instance, qid)] = tx
+            self.live[id(tx)] = tx
+            self._touch(tx)
             count += 1
+        if self.latest:
+            self.latest_epoch = _epoch(self.latest)
         return count
 
     def finish(self) -> Iterator[Transaction]:
         """The input ended: everything still open, oldest first (incomplete: in flight or cut off)."""
-        unique = {id(tx): tx for tx in self.open.values()}
+        unique = list(self.live.values())
         self.open.clear()
-        yield from sorted(unique.values(), key=lambda t: t.start)
+        self.live.clear()
+        self.by_activity.clear()
+        yield from sorted(unique, key=lambda t: t.start)
 
 
 def _client_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:

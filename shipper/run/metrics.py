@@ -22,6 +22,14 @@ class ServiceCollector(Collector):
             outcomes.add_metric([outcome], state[outcome])
         yield outcomes
         yield CounterMetricFamily("shipper_output_retries", "Bulk requests retried", value=state["retries"])
+        yield GaugeMetricFamily(
+            "shipper_transactions_open", "Message transactions held open", value=state["transactions_open"]
+        )
+        yield CounterMetricFamily(
+            "shipper_transactions_evicted",
+            "Open message transactions given up at the cap or ttl (emitted incomplete)",
+            value=state["transactions_evicted"],
+        )
         yield GaugeMetricFamily("shipper_output_queue_batches", "Batches waiting for the output", value=state["depth"])
         lag = GaugeMetricFamily("shipper_file_lag_bytes", "Bytes not yet confirmed by the output", labels=["path"])
         offset = GaugeMetricFamily("shipper_file_offset_bytes", "Offset confirmed by the output", labels=["path"])

@@ -147,7 +147,7 @@ class Service:
             self._setup(client, es.max_backoff)
         tx_config = self.config.transactions
         if tx_config.enabled:
-            self.correlator = Correlator(load_packs(), ttl=tx_config.ttl)
+            self.correlator = Correlator(load_packs(), ttl=tx_config.ttl, max_open=tx_config.max_open)
             self.transactions_index = f"mail-transactions-{self._namespace()}"
         settings = BulkSettings(
             max_docs=es.batch_size, max_bytes=int(es.batch_mb * 1024 * 1024), retry_for=None,
@@ -337,6 +337,8 @@ class Service:
                 "lines": self.lines, "indexed": stats.indexed, "already_present": stats.already_present,
                 "dead_lettered": stats.dead_lettered, "failed": stats.failed, "retries": stats.retries,
                 "depth": output.depth(), "files": files,
+                "transactions_open": len(self.correlator.live) if self.correlator else 0,
+                "transactions_evicted": self.correlator.evicted if self.correlator else 0,
             }  # fmt: skip
 
         server = serve(settings.host, settings.port, snapshot)
@@ -496,7 +498,13 @@ class Service:
         lag = ", ".join(
             f"{h.path} {max(0, h.state.size - h.state.offset)}B" for h in tailer.harvesters.values()
         )  # fmt: skip
-        self.log(f"status: {rate:.0f} lines/s, queue {output.depth()} batches, {_outcomes(stats)}; lag: {lag or '-'}")
+        messages = ""
+        if self.correlator is not None:
+            messages = f"; messages open {len(self.correlator.live)}, given up {self.correlator.evicted}"
+        self.log(
+            f"status: {rate:.0f} lines/s, queue {output.depth()} batches, {_outcomes(stats)}{messages}; "
+            f"lag: {lag or '-'}"
+        )
 
 
 def _outcomes(stats: BulkStats) -> str:

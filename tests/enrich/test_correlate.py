@@ -120,21 +120,61 @@ def test_out_of_order_lines_still_fill_the_transaction(transactions):
     assert by_ids[("1A2B3C4D02", "1A2B3C4D03")].doc()["email"]["from"]["address"] == ["noreply@gmail.com"]
 
 
+def _qmgr(second: int, qid: str) -> dict:
+    stamp = f"Nov 28 {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}"
+    line = f"{stamp} mx postfix/qmgr[1]: {qid}: from=<a@b>, size=1, nrcpt=1 (queue active)"
+    return Parser(timezone="UTC", reference=date(2026, 11, 28)).parse_doc(line)[0]
+
+
 def test_ttl_evicts_what_was_never_closed():
-    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
     correlator = Correlator(load_packs(), ttl=3600)
-    correlator.feed(
-        parser.parse_doc("Nov 28 01:00:00 mx postfix/qmgr[1]: 1A2B3C4D09: from=<a@b>, size=1, nrcpt=1 (queue active)")[
-            0
-        ]
-    )
-    correlator.feed(
-        parser.parse_doc("Nov 28 05:00:00 mx postfix/qmgr[1]: 1A2B3C4D08: from=<a@b>, size=1, nrcpt=1 (queue active)")[
-            0
-        ]
-    )
-    evicted = correlator.evict()
+    assert correlator.feed(_qmgr(3600, "1A2B3C4D09")) == []
+    evicted = correlator.feed(_qmgr(5 * 3600, "1A2B3C4D08"))
     assert [t.ids for t in evicted] == [["1A2B3C4D09"]] and not evicted[0].complete
+    assert correlator.evicted == 1 and [t.ids for t in correlator.live.values()] == [["1A2B3C4D08"]]
+
+
+def _probe(parser: Parser, n: int) -> dict:
+    """An SMTP session that gave MAIL FROM and RCPT TO, then QUIT: a queue ID with a client and nothing after."""
+    line = f"Nov 28 10:{n // 60 % 60:02d}:{n % 60:02d} mx postfix/smtpd[7]: {n:010X}: client=probe.example[192.0.2.1]"
+    return parser.parse_doc(line)[0]
+
+
+def test_past_the_cap_the_least_recently_active_goes_first():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs(), max_open=3)
+    for n in range(1, 4):
+        assert correlator.feed(_probe(parser, n)) == []
+    assert correlator.feed(_qmgr(10 * 3600 + 10, f"{1:010X}")) == []  # the first is active again
+    evicted = correlator.feed(_probe(parser, 20))
+    assert [t.ids for t in evicted] == [[f"{2:010X}"]] and correlator.evicted == 1
+    assert sorted(t.ids[0] for t in correlator.live.values()) == [f"{n:010X}" for n in (1, 3, 20)]
+
+
+def test_a_flood_of_unfinished_sessions_costs_the_same_per_line(monkeypatch):
+    """The attack: sessions that never finish a message fill the correlator to its cap; from then on each new
+    line evicts one. Eviction once read every open transaction's time and sorted them all (1,000,000 of
+    them: about a second a line); the work per line must not grow with what is open."""
+    import shipper.enrich.correlate as correlate
+
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    events = [_probe(parser, n) for n in range(1, 6001)]
+    correlator = Correlator(load_packs(), max_open=2000)
+    for event in events[:2000]:
+        correlator.feed(event)
+    reads = 0
+    real = correlate._epoch
+
+    def counting(stamp: str) -> float:
+        nonlocal reads
+        reads += 1
+        return real(stamp)
+
+    monkeypatch.setattr(correlate, "_epoch", counting)
+    evicted = sum(len(correlator.feed(event)) for event in events[2000:])
+    assert evicted == 4000 and correlator.evicted == 4000 and len(correlator.live) == 2000
+    assert reads / 4000 < 8  # a handful of heap operations per line, whatever the cap
+    assert len(correlator.by_activity) <= 2 * len(correlator.live) + 1024
 
 
 def test_documents_fit_the_transaction_mappings(transactions):

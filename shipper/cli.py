@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from shipper import __version__
+from shipper.terminal import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -754,7 +755,7 @@ def trace(
             raise typer.Exit(EXIT_FAILED)
         for doc, lines in found_docs:
             for line in render_doc(doc, lines):
-                typer.echo(line)
+                typer.echo(printable(line))
             typer.echo("")
         raise typer.Exit(EXIT_OK)
     if any(str(p) == "-" for p in files):
@@ -769,7 +770,7 @@ def trace(
         raise typer.Exit(EXIT_FAILED)
     for item in found:
         for line in render(item):
-            typer.echo(line)
+            typer.echo(printable(line))
         typer.echo("")
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
@@ -841,7 +842,7 @@ def report(
     elif output_format is ReportFormat.html:
         rendered = html.render(result)
     else:
-        rendered = "\n".join(text.render(result)) + "\n"
+        rendered = "\n".join(map(printable, text.render(result))) + "\n"
     try:
         if output is None:
             sys.stdout.write(rendered)

@@ -195,3 +195,19 @@ def test_garbage_gzip_is_reported_not_fatal(tmp_path: Path):
     result = shipper("parse", str(bogus))
     assert result.returncode == 1
     assert b"unreadable after 0 bytes" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_trace_and_report_show_control_characters_in_replies_as_escapes(tmp_path):
+    """A remote reply is written by a stranger: an ESC sequence in it must not reach the admin's terminal."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(
+        b"Nov 28 10:00:00 mx postfix/qmgr[2]: 4F9D2E3A1B: from=<a@example.org>, size=1, nrcpt=1 (queue active)\n"
+        b"Nov 28 10:00:01 mx postfix/smtp[3]: 4F9D2E3A1B: to=<b@evil.example>, relay=mx.evil.example[192.0.2.9]:25,"
+        b" delay=1, delays=0/0/0/1, dsn=5.0.0, status=bounced (host mx.evil.example[192.0.2.9] said: 550"
+        b" \x1b]0;owned\x07\x1b[2Jgone (in reply to RCPT TO command))\n"
+        b"Nov 28 10:00:02 mx postfix/qmgr[2]: 4F9D2E3A1B: removed\n"
+    )
+    for args in (("trace", "4F9D2E3A1B"), ("report",)):
+        result = shipper(*args, "--timezone", "UTC", "--reference-date", "2026-11-28", str(log))
+        assert result.returncode == 0, result.stderr
+        assert b"\x1b" not in result.stdout and b"\\x1b]0;owned\\x07\\x1b[2Jgone" in result.stdout, args

@@ -25,6 +25,7 @@ from shipper.cli import (
     _with_es_options,
 )
 from shipper.queue.model import QueuedMessage, QueueError
+from shipper.terminal import printable
 
 queue_app = typer.Typer(
     help="Mail queues: list them, find stuck mail and why, snapshot them into Elasticsearch, act on them.",
@@ -89,18 +90,24 @@ def load_queue(mta_choice: MtaChoice, saved: Path | None, mta_config: str | None
     try:
         mta = choose(mta_choice.value)
         if saved is not None:
-            return mta, read_saved(mta, saved.read_text(encoding="utf-8", errors="replace"), now)
-        return mta, read_live(mta, mta_config, now)
+            listing = read_saved(mta, saved.read_text(encoding="utf-8", errors="replace"), now)
+        else:
+            listing = read_live(mta, mta_config, now)
     except (ValueError, OSError, QueueError) as exc:
-        _error(str(exc))
+        _error(printable(str(exc)))
         raise typer.Exit(EXIT_FAILED) from None
+    for problem in listing.skipped:  # one unreadable entry never hides the rest of the queue
+        _stderr().print(f"warning: {printable(problem)}", markup=False, highlight=False, soft_wrap=True)
+    return mta, listing
 
 
 def _print_table(messages: list[QueuedMessage], title: str) -> None:
+    """Every cell is plain text: a sender `"[/]"@x` or a reply holding `[link=...]` is shown as written."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table = Table(title=Text(title), title_justify="left", box=None, pad_edge=False)
     for column in ("queue id", "queue", "arrival", "age", "size"):
         table.add_column(column, no_wrap=True)
     for column in ("sender", "recipients", "reason"):
@@ -108,12 +115,14 @@ def _print_table(messages: list[QueuedMessage], title: str) -> None:
     for m in messages:
         category = m.diagnosis()[0]
         reason = f"{category}: {m.reason}" if category and m.reason else (m.reason or "")
-        table.add_row(
+        cells = (
             m.queue_id, m.queue, m.arrival.strftime("%Y-%m-%d %H:%M:%S") if m.arrival else "?",
             human_age(m.age_seconds),
             str(m.size if m.size is not None else "?"), m.sender or "<>",
-            "\n".join(r.address + (" (delivered)" if r.delivered else "") for r in m.recipients), reason,
+            "\n".join(printable(r.address) + (" (delivered)" if r.delivered else "") for r in m.recipients),
+            reason,
         )  # fmt: skip
+        table.add_row(*(Text(cell if "\n" in cell else printable(cell)) for cell in cells))
     console = Console()
     if not console.is_terminal:  # a pipe or a file: lines as long as they need, not 80 columns
         console = Console(width=max(console.width, 200))
@@ -190,16 +199,16 @@ def stuck(
     typer.echo(f"{len(items)} message(s) queued for {older_than} or longer:")
     for item in items:
         m = item.message
-        typer.echo(f"\n{m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  from <{m.sender}>  "
-                   f"to {', '.join(r.address for r in m.recipients if not r.delivered)}")  # fmt: skip
-        typer.echo(f"  reason:   {item.reason or 'unknown (no reason in the queue or the logs)'}")
+        to = ", ".join(r.address for r in m.recipients if not r.delivered)
+        typer.echo(printable(f"\n{m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  from <{m.sender}>  to {to}"))
+        typer.echo(printable(f"  reason:   {item.reason or 'unknown (no reason in the queue or the logs)'}"))
         typer.echo(f"  category: {item.category or 'unclassified'}")
         if item.hint:
             typer.echo(f"  hint:     {item.hint}")
         if item.trail:
             typer.echo("  log trail:")
             for stamp, qid, line in item.trail:
-                typer.echo(f"    {stamp}  {qid:<12} {line}")
+                typer.echo(printable(f"    {stamp}  {qid:<12} {line}"))
         elif logs or _es_configured(es_options):
             typer.echo("  log trail: none found")
 
@@ -299,8 +308,8 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         raise typer.Exit(EXIT_FAILED if absent else EXIT_OK)
     typer.echo(f"{action}: {len(chosen)} message(s)")
     for m in picked:
-        typer.echo(f"  {m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  <{m.sender}> -> "
-                   f"{', '.join(r.address for r in m.recipients)}")  # fmt: skip
+        to = ", ".join(r.address for r in m.recipients)
+        typer.echo(printable(f"  {m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  <{m.sender}> -> {to}"))
     if not yes:
         for argv in argvs:
             typer.echo("would run: " + " ".join(argv))

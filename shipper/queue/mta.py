@@ -12,8 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from shipper.queue import readers
-from shipper.queue.model import QueuedMessage
-from shipper.queue.readers import Reader
+from shipper.queue.readers import Listing, Reader
 
 ACTIONS = ("delete", "hold", "release", "requeue", "flush")
 ZIMBRA_SBIN = Path("/opt/zimbra/common/sbin")
@@ -109,7 +108,7 @@ def executable(name: str) -> str:
     raise ValueError(f"{name}: not found on PATH, in {ZIMBRA_SBIN} or /var/qmail/bin")
 
 
-def read_saved(mta: Mta, text: str, now: datetime) -> list[QueuedMessage]:
+def read_saved(mta: Mta, text: str, now: datetime) -> Listing:
     """Saved output (`--from FILE`): Postfix's may be `postqueue -j` or `postqueue -p`."""
     if mta is POSTFIX and not text.lstrip().startswith("{"):
         return readers.postfix_text(text, now)
@@ -125,7 +124,7 @@ def choose(name: str) -> Mta:
     return MTAS[name]
 
 
-def read_live(mta: Mta, mta_config: str | None, now: datetime, timeout: float = 300) -> list[QueuedMessage]:
+def read_live(mta: Mta, mta_config: str | None, now: datetime, timeout: float = 300) -> Listing:
     """Run the MTA's listing command (no shell) and read its output; ValueError or QueueError on failure."""
     argv = mta.configured([executable(mta.list_command[0]), *mta.list_command[1:]], mta_config)
     try:

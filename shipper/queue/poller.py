@@ -27,6 +27,7 @@ class QueuePoller:
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="queue-input", daemon=True)
         self.failing = False
+        self.skipped: set[str] = set()
 
     def start(self) -> None:
         self.thread.start()
@@ -52,7 +53,8 @@ class QueuePoller:
         try:
             mta = choose(self.mta)
             now = datetime.now().astimezone()
-            docs = snapshot_docs(read_live(mta, self.mta_config, now), mta.name, self.namespace, now, self.host)
+            listing = read_live(mta, self.mta_config, now)
+            docs = snapshot_docs(listing, mta.name, self.namespace, now, self.host)
         except (ValueError, OSError, QueueError) as exc:
             if not self.failing:  # said once per outage, not every interval
                 self.log(f"warning: queue input: {exc}")
@@ -61,6 +63,10 @@ class QueuePoller:
         if self.failing:
             self.log("queue input: reading the queue again")
         self.failing = False
+        skipped = set(listing.skipped)
+        for problem in sorted(skipped - self.skipped):  # each unreadable entry said once, not every interval
+            self.log(f"warning: queue input: {problem}")
+        self.skipped = skipped
         batch = [Pending(self.index, uuid.uuid4().hex, orjson.dumps(d)) for d in docs]
         try:
             self.ready.put(batch, timeout=self.interval)

@@ -110,7 +110,7 @@ class TransactionsConfig(Strict):
 
     enabled: bool = True
     ttl: Seconds = 6 * 86400.0  # log time without a line after which an open message is given up
-    max_open: int = Field(1_000_000, ge=1)  # open messages held at most (about 2 KB each); past it the oldest goes
+    max_open: int = Field(1_000_000, ge=1)  # open messages held at most (about 1 KB each); then the oldest goes
     update_interval: Seconds = 30.0
 
 

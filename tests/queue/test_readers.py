@@ -74,7 +74,6 @@ def test_a_year_less_arrival_in_the_future_is_last_year():
         ("hello world\n", "expected the '-Queue ID-' header"),
         (text("postfix-p.txt").split("-- 1 Kbytes")[0], "truncated"),  # cut before the footer
         (text("postfix-p.txt").replace("5 Requests", "6 Requests"), "footer says 6"),
-        (text("postfix-p.txt").replace("bob@remote.test", "bob@remote.test and garbage"), "line 15"),
         (text("exim-bp.txt"), "expected the '-Queue ID-' header"),  # another MTA's output
     ],
 )
@@ -83,10 +82,75 @@ def test_malformed_postqueue_p_is_refused_with_a_reason(listing, problem):
         readers.postfix_text(listing, NOW)
 
 
-def test_malformed_postqueue_j_names_the_line():
+def test_an_unreadable_postqueue_p_entry_is_named_and_skipped_not_fatal():
+    listing = text("postfix-p.txt").replace("EDBD9990336     295 Sun", "EDBD9990336     2x95 Sun")
+    found = readers.postfix_text(listing, NOW)
+    assert len(found) == 4 and "EDBD9990336" not in by_id(found)  # its reason and recipient went with it
+    assert found.skipped == [
+        "postqueue -p output, line 5: expected a queue entry, got "
+        "'EDBD9990336     2x95 Sun Nov 29 00:38:50  zimbra@example.test': entry skipped"
+    ]
+    assert [r.address for r in by_id(found)["ECD62990339"].recipients] == ["ceo@sasl.test"]
+
+
+def test_an_unreadable_postqueue_j_line_is_named_and_skipped_not_fatal():
     lines = text("postfix-j.ndjson").splitlines()
-    with pytest.raises(QueueError, match="line 3"):
-        readers.postfix_json("\n".join([*lines[:2], lines[2][:40]]), NOW)
+    found = readers.postfix_json("\n".join([*lines[:2], lines[2][:40], *lines[3:]]), NOW)
+    assert len(found) == len(lines) - 1 and len(found.skipped) == 1 and "line 3" in found.skipped[0]
+    with pytest.raises(QueueError, match="line 1"):  # nothing readable at all: not postqueue -j output
+        readers.postfix_json("hello\nworld\n", NOW)
+
+
+@pytest.mark.parametrize(
+    ("reader", "listing", "sender", "recipients", "queue"),
+    [
+        (
+            readers.exim_bp,
+            '12m   1.2K 1xXSD6-0000Wm-0Y <"x>y"@evil.example>\n          "a b"@evil.example\n',
+            '"x>y"@evil.example',
+            ['"a b"@evil.example'],
+            "queued",
+        ),
+        (
+            readers.exim_bp,
+            "3h   480 1xXSD6-0000Wm-0Y <nobody@example.test> (www-data) *** frozen ***\n"
+            '        D "<D>"@x.example\n          postmaster@[192.0.2.7]\n',
+            "nobody@example.test",
+            ['"<D>"@x.example', "postmaster@[192.0.2.7]"],
+            "frozen",
+        ),
+        (
+            readers.postfix_text,
+            "-Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
+            'ED6F799033B      293 Sun Nov 29 00:38:50  "[/]"@evil.example\n'
+            "                    ([link=https://evil.example]click[/link])\n"
+            '                                         "a b"@evil.example\n\n-- 1 Kbytes in 1 Request.\n',
+            '"[/]"@evil.example',
+            ['"a b"@evil.example'],
+            "deferred",
+        ),
+        (
+            readers.qmail_qread,
+            '28 Nov 2026 10:02:00 GMT  #1234570  9021  <"x>y"@evil.example> bouncing\n\tremote\t"a b"@evil.example\n',
+            '"x>y"@evil.example',
+            ['"a b"@evil.example'],
+            "bouncing",
+        ),
+        (
+            readers.sendmail_mailq,
+            "\t\t/var/spool/mqueue (1 request)\n"
+            '0ASAe1Xa002101     2142 Sat Nov 28 10:40 <"x> y"@evil.example>\n\t\t\t\t <"a b"@evil.example>\n',
+            '"x> y"@evil.example',
+            ['"a b"@evil.example'],
+            "deferred",
+        ),
+    ],
+)
+def test_hostile_but_legal_addresses_are_read(reader, listing, sender, recipients, queue):
+    """Quoted local parts may hold spaces, `<`, `>` and markup; Exim adds `(login)` after an untrusted
+    submitter's sender. One such message once stopped every queue command."""
+    (message,) = reader(listing, NOW)
+    assert (message.sender, [r.address for r in message.recipients], message.queue) == (sender, recipients, queue)
 
 
 def test_exim_bp_from_a_real_exim():

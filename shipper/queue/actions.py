@@ -3,7 +3,8 @@ done as an audit event."""
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 import shlex
 import socket
 import subprocess
@@ -31,8 +32,11 @@ class Selection:
     queue: str | None = None
 
     def empty(self) -> bool:
-        return not (self.ids or self.everything or self.sender or self.recipient or self.category
-                    or self.older_than is not None or self.queue)  # fmt: skip
+        return not (self.ids or self.everything or self.filtered())
+
+    def filtered(self) -> bool:
+        """Anything but `--all` narrows the choice (`--sender ''` too: the bounces)."""
+        return any(v is not None for v in (self.sender, self.recipient, self.category, self.older_than, self.queue))
 
     def picks(self, message: QueuedMessage) -> bool:
         if self.ids and message.queue_id not in self.ids:
@@ -62,13 +66,15 @@ class Outcome:
     output: str
 
 
-def commands(mta: Mta, action: str, ids: list[str], mta_config: str | None, everything: bool) -> list[list[str]]:
-    """The command lines `action` takes (a flush of the whole queue is one command of its own)."""
+def batches(mta: Mta, action: str, ids: list[str], mta_config: str | None,
+            everything: bool) -> list[tuple[list[str], list[str]]]:  # fmt: skip
+    """(command line, the queue IDs it acts on) for each command `action` takes: IDS_PER_COMMAND at a
+    time, or for a flush of the whole queue one command of its own (`everything` means the whole queue,
+    not `--all` narrowed by a filter)."""
     if action == "flush" and everything and mta.flush_all:
-        return [mta.configured(list(mta.flush_all), mta_config)]
-    return [
-        mta.action_argv(action, ids[i : i + IDS_PER_COMMAND], mta_config) for i in range(0, len(ids), IDS_PER_COMMAND)
-    ]
+        return [(mta.configured(list(mta.flush_all), mta_config), ids)]
+    chunks = [ids[i : i + IDS_PER_COMMAND] for i in range(0, len(ids), IDS_PER_COMMAND)]
+    return [(mta.action_argv(action, chunk, mta_config), chunk) for chunk in chunks]
 
 
 def run(argv: list[str], timeout: float = 300) -> Outcome:
@@ -81,20 +87,45 @@ def run(argv: list[str], timeout: float = 300) -> Outcome:
     return Outcome(full, done.returncode, (done.stdout + done.stderr).strip())
 
 
-def audit_event(mta: Mta, action: str, ids: list[str], outcomes: list[Outcome], namespace: str) -> dict[str, Any]:
-    """What was done, by whom, to which messages and how it ended: an ECS event for logs-mail.queue_audit."""
-    failed = [o for o in outcomes if o.returncode != 0]
+def caller() -> dict[str, str]:
+    """Who runs the action: under sudo the account that called sudo (the real uid is root's, and only then
+    is SUDO_USER believed), else the real uid's account, never LOGNAME (anyone can set it)."""
+    uid, euid = os.getuid(), os.geteuid()
+    if uid == 0 and os.environ.get("SUDO_USER") and os.environ.get("SUDO_UID", "").isdigit():
+        name, user_id = os.environ["SUDO_USER"], os.environ["SUDO_UID"]
+    else:
+        name, user_id = _account(uid), str(uid)
+    return {"user.name": name, "user.id": user_id, "user.effective.name": _account(euid)}
+
+
+def _account(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def audit_event(mta: Mta, action: str, ids: list[str], argvs: list[list[str]], namespace: str, audit_id: str,
+                sequence: int, outcomes: list[Outcome] | None = None) -> dict[str, Any]:  # fmt: skip
+    """An ECS event for logs-mail.queue_audit: the intent before anything runs (sequence 0, outcome
+    unknown, every command planned), then one per batch run (its commands, IDs and how they ended)."""
+    if outcomes is None:
+        outcome, what = "unknown", f"about to run {len(argvs)} command(s)"
+    else:
+        failed = [o for o in outcomes if o.returncode != 0]
+        outcome = "failure" if failed else "success"
+        what = f"batch {sequence}: " + ("failed: " + "; ".join(o.output[:200] for o in failed) if failed else "done")
     return nest({
         "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "message": f"queue {action} of {len(ids)} message(s) on {mta.name}: "
-        + ("failed: " + "; ".join(o.output[:200] for o in failed) if failed else "done"),
+        "message": f"queue {action} of {len(ids)} message(s) on {mta.name}: {what}",
         "event.kind": "event", "event.dataset": "mail.queue_audit", "event.category": ["email"],
-        "event.type": EVENT_TYPES[action], "event.action": f"queue-{action}",
-        "event.outcome": "failure" if failed else "success",
+        "event.type": EVENT_TYPES[action], "event.action": f"queue-{action}", "event.outcome": outcome,
+        "event.sequence": sequence,
         "data_stream.type": "logs", "data_stream.dataset": "mail.queue_audit", "data_stream.namespace": namespace,
         "host.hostname": socket.gethostname(),
-        "user.name": getpass.getuser(),
-        "process.command_line": "; ".join(shlex.join(o.argv) for o in outcomes),
+        **caller(),
+        "process.command_line": "; ".join(map(shlex.join, argvs if outcomes is None else [o.argv for o in outcomes])),
         "mail.queue.mta": mta.name,
         "mail.queue.ids": ids,
+        "mail.queue.audit_id": audit_id,
     })  # fmt: skip

@@ -267,18 +267,22 @@ def _action(action: str, help_text: str, examples: str) -> None:
         older_than: Annotated[str | None, typer.Option(help="Messages queued at least this long (1h, 2d).")] = None,
         queue: Annotated[str | None, typer.Option(help="Messages in this queue (deferred, hold, frozen...).")] = None,
         yes: Annotated[bool, typer.Option("--yes", help="Do it; without it, only show what would be done.")] = False,
+        no_audit: Annotated[bool, typer.Option(
+            "--no-audit", help="With --yes and no --es: act with the audit events on stderr only.")] = False,
         namespace: Annotated[str, typer.Option(help="Audit stream logs-mail.queue_audit-<ns>.")] = "default",
         mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
     ) -> None:  # fmt: skip
         run_action(action, es_options, ids or [], everything, sender, recipient, reason_category, older_than, queue,
-                   yes, namespace, mta, saved, mta_config)  # fmt: skip
+                   yes, no_audit, namespace, mta, saved, mta_config)  # fmt: skip
 
 
 def run_action(action: str, es_options: dict[str, object], ids: list[str], everything: bool, sender: str | None,
                recipient: str | None, reason_category: str | None, older_than: str | None, queue: str | None,
-               yes: bool, namespace: str, mta_choice: MtaChoice, saved: Path | None,
+               yes: bool, no_audit: bool, namespace: str, mta_choice: MtaChoice, saved: Path | None,
                mta_config: str | None) -> None:  # fmt: skip
-    from shipper.queue.actions import Selection, audit_event, commands, run, select
+    import uuid
+
+    from shipper.queue.actions import Selection, audit_event, batches, run, select
 
     selection = Selection(tuple(ids), everything, sender, recipient, reason_category,
                           parse_duration(older_than) if older_than else None, queue)  # fmt: skip
@@ -289,21 +293,25 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
     if yes and saved is not None:
         _error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
         raise typer.Exit(EXIT_USAGE)
+    if yes and not _es_configured(es_options) and not no_audit:
+        _error("--yes writes an audit event to Elasticsearch before acting: give --es URL (or ES_URL, --cloud-id), "
+               "or --no-audit to act with the audit on stderr only")  # fmt: skip
+        raise typer.Exit(EXIT_USAGE)
     mta, messages = load_queue(mta_choice, saved, mta_config)
     bad = [i for i in ids if not mta.valid_id(i)]
     if bad:
-        _error(f"not {mta.name} queue IDs: {', '.join(bad[:10])}")
+        _error(f"not {mta.name} queue IDs: {', '.join(printable(b) for b in bad[:10])}")
         raise typer.Exit(EXIT_USAGE)
     picked, absent = select(messages, selection)
     for queue_id in absent:
         _error(f"{queue_id}: not in the {mta.name} queue")
     chosen = [m.queue_id for m in picked]
     try:
-        argvs = commands(mta, action, chosen, mta_config, everything) if chosen else []
+        planned = batches(mta, action, chosen, mta_config, everything and not selection.filtered()) if chosen else []
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    if not argvs:
+    if not planned:
         typer.echo(f"no message selected: nothing to {action}")
         raise typer.Exit(EXIT_FAILED if absent else EXIT_OK)
     typer.echo(f"{action}: {len(chosen)} message(s)")
@@ -311,39 +319,48 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         to = ", ".join(r.address for r in m.recipients)
         typer.echo(printable(f"  {m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  <{m.sender}> -> {to}"))
     if not yes:
-        for argv in argvs:
+        for argv, _ in planned:
             typer.echo("would run: " + " ".join(argv))
         typer.echo("dry run: nothing was changed (add --yes to do it)")
         return
-    outcomes = [run(argv) for argv in argvs]
-    event = audit_event(mta, action, chosen, outcomes, namespace)
-    _record(event, es_options)
-    failed = [o for o in outcomes if o.returncode != 0]
-    for outcome in outcomes:
-        typer.echo(
-            f"ran: {' '.join(outcome.argv)} -> exit {outcome.returncode}"
-            + (f": {outcome.output}" if outcome.output else "")
-        )
+    audit_id = uuid.uuid4().hex
+    argvs = [argv for argv, _ in planned]
+    client = _connect(es_options) if _es_configured(es_options) else None
+    problem = _record(audit_event(mta, action, chosen, argvs, namespace, audit_id, 0), client)
+    if problem:
+        _error(f"{problem}: nothing was done")
+        raise typer.Exit(EXIT_FAILED)
+    failed = False
+    for number, (argv, batch_ids) in enumerate(planned, 1):
+        outcome = run(argv)
+        failed = failed or outcome.returncode != 0
+        typer.echo(f"ran: {' '.join(outcome.argv)} -> exit {outcome.returncode}"
+                   + (f": {printable(outcome.output)}" if outcome.output else ""))  # fmt: skip
+        problem = _record(audit_event(mta, action, batch_ids, argvs, namespace, audit_id, number, [outcome]), client)
+        if problem:
+            left = len(planned) - number
+            _error(f"{problem}: stopped with {left} of {len(planned)} command(s) not run (batch {number} was)")
+            raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_FAILED if failed or absent else EXIT_OK)
 
 
-def _record(event: dict[str, Any], es_options: dict[str, object]) -> None:
-    """The audit event goes to Elasticsearch when one is configured, and always to stderr as JSON."""
+def _record(event: dict[str, Any], client: Any) -> str | None:
+    """The audit event to stderr as JSON, always, and to Elasticsearch when one is configured: what went
+    wrong there, or None."""
     sys.stderr.buffer.write(b"audit: " + orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE))
     sys.stderr.flush()
-    if not _es_configured(es_options):
-        return
+    if client is None:
+        return None
     from elasticsearch import ApiError, TransportError
 
     from shipper.elastic.connection import describe_error
 
-    client = _connect(es_options)
     stream = f"logs-mail.queue_audit-{event['data_stream']['namespace']}"
     try:
         client.index(index=stream, document=event, op_type="create", refresh="wait_for")
     except (ApiError, TransportError) as exc:
-        _error(f"the audit event could not be written to {stream}: {describe_error(exc)}")
-        raise typer.Exit(EXIT_FAILED) from None
+        return f"the audit event could not be written to {stream}: {describe_error(exc)}"
+    return None
 
 
 _action("delete", "Delete messages from the queue (postsuper -d, exim -Mrm). Dry run unless --yes.",

@@ -158,9 +158,9 @@ def test_shipper_run_snapshots_the_queue_periodically(postfix: PostfixInstance, 
 
 def test_hold_then_release_for_real(postfix: PostfixInstance):
     conf = str(postfix.conf)
-    run("hold", "--mta", "postfix", "--config-dir", conf, "--sender", "news@example.test", "--yes")
+    run("hold", "--mta", "postfix", "--config-dir", conf, "--sender", "news@example.test", "--yes", "--no-audit")
     assert listing(postfix)["news@example.test"]["queue"] == "hold"
-    run("release", "--mta", "postfix", "--config-dir", conf, "--queue", "hold", "--yes")
+    run("release", "--mta", "postfix", "--config-dir", conf, "--queue", "hold", "--yes", "--no-audit")
     assert listing(postfix)["news@example.test"]["queue"] != "hold"
 
 
@@ -181,14 +181,40 @@ def test_dry_run_then_delete_removes_exactly_the_selection(postfix: PostfixInsta
     assert postfix.queue_ids() == before - {target}
     assert f"{target}: removed" in postfix.maillog.read_text()
     stream = f"logs-mail.queue_audit-{namespace}"
-    (audit,) = [h["_source"] for h in es.search(index=stream, size=10)["hits"]["hits"]]
-    assert audit["event"]["action"] == "queue-delete" and audit["event"]["outcome"] == "success"
-    assert audit["mail"]["queue"]["ids"] == [target] and audit["user"]["name"] == "root"
-    assert f"-d {target}" in audit["process"]["command_line"]
+    hits = es.search(index=stream, size=10, sort=[{"event.sequence": "asc"}])["hits"]["hits"]
+    intent, batch = [h["_source"] for h in hits]
+    assert intent["event"]["sequence"] == 0 and intent["event"]["outcome"] == "unknown"  # written before acting
+    assert batch["event"]["sequence"] == 1 and batch["event"]["outcome"] == "success"
+    assert intent["mail"]["queue"]["audit_id"] == batch["mail"]["queue"]["audit_id"]
+    for audit in (intent, batch):
+        assert audit["event"]["action"] == "queue-delete" and audit["mail"]["queue"]["ids"] == [target]
+        assert audit["user"]["name"] == "root" and f"-d {target}" in audit["process"]["command_line"]
+
+
+def test_no_action_without_a_reachable_audit_destination(postfix: PostfixInstance):
+    """The audit event is written before acting: a cluster that cannot take it means nothing is done."""
+    before = postfix.queue_ids()
+    args = ("delete", "--mta", "postfix", "--config-dir", str(postfix.conf), "--all", "--yes")
+    refused = run(*args, check=False)
+    assert refused.returncode == 2 and "--no-audit" in refused.stderr
+    unreachable = run(*args, "--es", "http://127.0.0.1:9", check=False)
+    assert unreachable.returncode != 0 and "cannot use Elasticsearch" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr and "audit:" not in unreachable.stderr
+    assert postfix.queue_ids() == before
 
 
 def test_unknown_ids_are_not_acted_on(postfix: PostfixInstance):
     before = postfix.queue_ids()
-    done = run("delete", "ABCDEF1234", "--mta", "postfix", "--config-dir", str(postfix.conf), "--yes", check=False)
+    done = run(
+        "delete",
+        "ABCDEF1234",
+        "--mta",
+        "postfix",
+        "--config-dir",
+        str(postfix.conf),
+        "--yes",
+        "--no-audit",
+        check=False,
+    )
     assert done.returncode == 1 and "ABCDEF1234: not in the postfix queue" in done.stderr
     assert postfix.queue_ids() == before

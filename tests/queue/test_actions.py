@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from shipper.cli import app
 from shipper.queue import readers
-from shipper.queue.actions import Selection, audit_event, commands, select
+from shipper.queue.actions import Selection, audit_event, batches, select
 from shipper.queue.mta import EXIM, POSTFIX, QMAIL, SENDMAIL
 
 DATA = Path(__file__).parent / "data"
@@ -22,6 +22,10 @@ runner = CliRunner()
 
 def postfix_queue():
     return readers.postfix_text((DATA / "postfix-p.txt").read_text(), NOW)
+
+
+def commands(*args, **kwargs):
+    return [argv for argv, _ in batches(*args, **kwargs)]
 
 
 def test_commands_take_validated_ids_and_no_shell():
@@ -69,16 +73,60 @@ def test_selection_by_sender_recipient_category_age_and_queue():
     assert select(queue, Selection(ids=("ECD62990339", "ABCDEF12345")))[1] == ["ABCDEF12345"]
 
 
-def test_the_audit_event_fits_the_log_event_contract():
+def test_the_audit_events_fit_the_log_event_contract():
     from shipper.queue.actions import Outcome
     from shipper.schema.contract import contract_errors
 
+    planned = [["postsuper", "-d", "ECD62990339"]]
+    intent = audit_event(POSTFIX, "delete", ["ECD62990339"], planned, "default", "a1", 0)
     ran = [Outcome(["/usr/sbin/postsuper", "-d", "ECD62990339"], 0, "")]
-    event = audit_event(POSTFIX, "delete", ["ECD62990339"], ran, "default")
-    assert contract_errors(event) == []
-    assert event["event"]["action"] == "queue-delete" and event["event"]["outcome"] == "success"
-    assert event["mail"]["queue"]["ids"] == ["ECD62990339"] and event["user"]["name"]
-    assert event["process"]["command_line"] == "/usr/sbin/postsuper -d ECD62990339"
+    batch = audit_event(POSTFIX, "delete", ["ECD62990339"], planned, "default", "a1", 1, ran)
+    assert contract_errors(intent) == [] and contract_errors(batch) == []
+    assert intent["event"]["outcome"] == "unknown" and intent["process"]["command_line"] == "postsuper -d ECD62990339"
+    assert batch["event"]["action"] == "queue-delete" and batch["event"]["outcome"] == "success"
+    assert batch["mail"]["queue"] == {"mta": "postfix", "ids": ["ECD62990339"], "audit_id": "a1"}
+    assert batch["process"]["command_line"] == "/usr/sbin/postsuper -d ECD62990339" and batch["user"]["name"]
+
+
+def test_the_audit_names_who_called_sudo_not_what_logname_says(monkeypatch):
+    import os
+    import pwd
+
+    from shipper.queue.actions import caller
+
+    monkeypatch.setenv("LOGNAME", "mallory")
+    monkeypatch.setenv("USER", "mallory")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    monkeypatch.setenv("SUDO_UID", "1000")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    if os.getuid() == 0:  # as sudo leaves it: real uid root, the caller in SUDO_USER
+        assert caller() == {"user.name": "alice", "user.id": "1000", "user.effective.name": "root"}
+    else:  # SUDO_USER is believed only when the real uid is root's
+        assert caller()["user.name"] == me and caller()["user.id"] == str(os.getuid())
+    monkeypatch.delenv("SUDO_USER")
+    assert caller()["user.name"] == me
+
+
+def test_flush_of_all_narrowed_by_a_filter_flushes_only_the_selection():
+    result = cli("flush", "--all", "--sender", "billing@example.test", "--mta", "postfix",
+                 "--from", str(DATA / "postfix-p.txt"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "flush: 1 message(s)" in result.stdout and "would run: postqueue -i ECD62990339" in result.stdout
+    assert "postqueue -f" not in result.stdout
+    whole = cli("flush", "--all", "--mta", "postfix", "--from", str(DATA / "postfix-p.txt"))
+    assert "would run: postqueue -f" in whole.stdout
+
+
+def test_an_empty_sender_selects_the_bounces():
+    result = cli("delete", "--sender", "", "--mta", "exim", "--from", str(DATA / "exim-bp.txt"))
+    assert result.exit_code == 0, result.output
+    assert "delete: 2 message(s)" in result.stdout
+    assert "would run: exim -Mrm 1xXSDY-0000Yv-2d 1xXSDY-0000Z5-2j" in result.stdout
+
+
+def test_yes_without_an_audit_destination_is_refused():
+    result = cli("delete", "ECD62990339", "--mta", "postfix", "--yes")
+    assert result.exit_code == 2 and "--no-audit" in result.output
 
 
 def cli(*args: str):

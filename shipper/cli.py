@@ -338,13 +338,31 @@ def _with_es_options(command: Callable[..., None]) -> Callable[..., None]:
         p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in signature.parameters.values() if p.name != "es_options"
     ]
 
+    context = inspect.Parameter("_es_context", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+
     @functools.wraps(command)
     def wrapper(**kwargs: object) -> None:
         es_options = {name: kwargs.pop(name) for name in _ES_OPTIONS}
+        _refuse_credentials_in_arguments(es_options, kwargs.pop("_es_context"))
         command(es_options=es_options, **kwargs)
 
-    wrapper.__signature__ = signature.replace(parameters=own + extra)  # type: ignore[attr-defined]
+    wrapper.__signature__ = signature.replace(parameters=[*own, *extra, context])  # type: ignore[attr-defined]
     return wrapper
+
+
+def _refuse_credentials_in_arguments(es_options: dict[str, object], context: typer.Context) -> None:
+    """`--es https://user:pass@host` would show the password to every user of the machine in `ps`."""
+    from shipper.elastic.connection import has_credentials
+
+    source = context.get_parameter_source("es")
+    if source is None or source.name != "COMMANDLINE":
+        return  # ES_URL from the environment is fine: only its owner and root can read it
+    if any(has_credentials(url) for url in es_options["es"] or []):  # type: ignore[attr-defined]
+        _error(
+            "--es: a URL holding credentials is visible to every user in `ps`; put it in ES_URL, or give the user "
+            "with --es-user and the password in ES_PASSWORD or --es-password-file"
+        )
+        raise typer.Exit(EXIT_USAGE)
 
 
 def _es_configured(es_options: dict[str, object]) -> bool:
@@ -377,7 +395,13 @@ def _connect(es_options: dict[str, object]):  # -> Elasticsearch, imported lazil
     except AuthorizationException:
         pass  # authenticated; a writer-only API key may lack the monitor privilege, and needs no more
     except (ApiError, TransportError) as exc:
-        _error(f"cannot use Elasticsearch at {connection.describe()}: {describe_error(exc)}")
+        hint = ""
+        if "Fingerprints did not match" in str(exc) and sys.version_info < (3, 13):
+            hint = (
+                f" (on Python {sys.version_info.major}.{sys.version_info.minor} only the server's own certificate"
+                " can be pinned, not its CA's: give the server certificate's SHA-256 fingerprint, or --ca-file)"
+            )
+        _error(f"cannot use Elasticsearch at {connection.describe()}: {describe_error(exc)}{hint}")
         raise typer.Exit(EXIT_FAILED) from None
     return client
 

@@ -211,3 +211,24 @@ def test_trace_and_report_show_control_characters_in_replies_as_escapes(tmp_path
         result = shipper(*args, "--timezone", "UTC", "--reference-date", "2026-11-28", str(log))
         assert result.returncode == 0, result.stderr
         assert b"\x1b" not in result.stdout and b"\\x1b]0;owned\\x07\\x1b[2Jgone" in result.stdout, args
+
+
+def test_credentials_in_an_es_argument_are_refused_and_never_echoed():
+    result = shipper("setup", "--check", "--es", "https://elastic:Pa55w0rd@127.0.0.1:9")
+    assert result.returncode == 2 and b"visible to every user in `ps`" in result.stderr
+    assert b"Pa55w0rd" not in result.stdout + result.stderr
+
+
+def test_a_password_that_breaks_url_syntax_is_one_error_line_without_the_password():
+    for password in ("a/b", "a b", "S3cr3t@pw"):
+        result = subprocess.run(
+            [sys.executable, "-m", "shipper", "setup", "--check"], capture_output=True, cwd=ROOT, timeout=120,
+            env={**os.environ, "ES_URL": f"https://elastic:{password}@127.0.0.1:9"}, check=False,
+        )  # fmt: skip
+        assert result.returncode in (1, 2) and result.stderr.count(b"error:") == 1, result.stderr
+        assert b"Traceback" not in result.stderr and password.encode() not in result.stderr + result.stdout
+
+
+def test_a_malformed_fingerprint_pin_is_one_error_line():
+    result = shipper("setup", "--check", "--es", "https://127.0.0.1:9", "--fingerprint", "00:11")
+    assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"SHA-256" in result.stderr

@@ -21,9 +21,53 @@ class ConnectionSettingsError(ValueError):
     """A connection setting that cannot work; the message names the setting."""
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_HOST_AFTER_AT = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?=[:/?#\s'\"),;]|$)")
+
+
+def _userinfo_spans(text: str) -> list[tuple[int, int]]:
+    """Where `user:password` stands in each URL of `text`. Parsed, not guessed from URL syntax: a pasted
+    password may hold `/`, `@`, `#` or spaces, so the userinfo runs from `scheme://` to the last `@` before
+    the next URL or line end that a host name follows."""
+    starts = [m.end() for m in _SCHEME.finditer(text)]
+    spans = []
+    for i, start in enumerate(starts):
+        line_end = text.find("\n", start)
+        end = min(starts[i + 1] if i + 1 < len(starts) else len(text), line_end if line_end >= 0 else len(text))
+        at = text.rfind("@", start, end)
+        while at >= start and not _HOST_AFTER_AT.match(text, at + 1):
+            at = text.rfind("@", start, at)
+        if at >= start:
+            spans.append((start, at))
+    return spans
+
+
 def redact(text: str) -> str:
-    """Hide user:password@ in URLs inside any text."""
-    return re.sub(r"(?<=//)[^/@\s]+@", "***@", text)
+    """Hide the `user:password` of every URL inside any text (`https://***@host:9200`)."""
+    out, pos = [], 0
+    for start, at in _userinfo_spans(text):
+        out += [text[pos:start], "***"]
+        pos = at
+    return "".join(out) + text[pos:]
+
+
+def has_credentials(url: str) -> bool:
+    return bool(_userinfo_spans(url))
+
+
+def check_fingerprint(value: str) -> str:
+    """A SHA-256 certificate fingerprint, as `openssl x509 -fingerprint -sha256` prints it or bare hex."""
+    digits = value.replace(":", "").replace(" ", "").lower()
+    if not re.fullmatch(r"[0-9a-f]*", digits):
+        raise ValueError("fingerprint: expected hex digits (colons allowed), got other characters")
+    if len(digits) in (32, 40):
+        raise ValueError(
+            "fingerprint: that is an MD5 or SHA-1 fingerprint; give the SHA-256 one "
+            "(openssl x509 -noout -fingerprint -sha256 -in CERT)"
+        )
+    if len(digits) != 64:
+        raise ValueError(f"fingerprint: expected a SHA-256 fingerprint (64 hex digits), got {len(digits)} digits")
+    return digits
 
 
 def describe_error(exc: BaseException) -> str:
@@ -66,10 +110,19 @@ class EsConnection(BaseModel):
     @classmethod
     def _check_hosts(cls, hosts: list[str]) -> list[str]:
         for host in hosts:
-            parts = urlsplit(host)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"{redact(host)!r} is not an http:// or https:// URL")
+            try:
+                parts = urlsplit(host)
+                valid = parts.scheme in ("http", "https") and parts.hostname and (parts.port or 0) >= 0
+            except ValueError:  # a port that is no number: a password holding `/` cut the URL short
+                valid = False
+            if not valid:
+                raise ValueError(f"{redact(host)!r} is not an http:// or https:// URL (host[:port])")
         return [h.rstrip("/") for h in hosts]
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _check_fingerprint(cls, value: str | None) -> str | None:
+        return None if value is None else check_fingerprint(value)
 
     @model_validator(mode="after")
     def _check_auth(self) -> EsConnection:
@@ -78,7 +131,7 @@ class EsConnection(BaseModel):
         if self.hosts and self.cloud_id:
             raise ValueError("give either --es URLs or --cloud-id, not both")
         methods = [m for m in (self.password, self.api_key, self.bearer_token) if m is not None]
-        if any(urlsplit(h).password is not None for h in self.hosts):
+        if any(has_credentials(h) for h in self.hosts):
             methods.append("url")  # type: ignore[arg-type]
         if len(methods) > 1:
             raise ValueError("give one of basic auth (user:password in the URL or a password), API key or bearer token")
@@ -156,7 +209,7 @@ class EsConnection(BaseModel):
         if self.ca_file is not None:
             options["ca_certs"] = str(self.ca_file)
         if self.fingerprint:
-            options["ssl_assert_fingerprint"] = self.fingerprint.replace(":", "").lower()
+            options["ssl_assert_fingerprint"] = self.fingerprint
         if not self.verify_certs:
             options["ssl_show_warn"] = False  # we warn once ourselves
         return options

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shipper.elastic.connection import redact
 from shipper.yamlload import load_yaml
 
 DEFAULT_INPUTS_FILE = Path(__file__).with_name("default_inputs.yml")
@@ -72,6 +73,13 @@ class ElasticsearchOutputConfig(Strict):
         from shipper.ingest import check_namespace
 
         return check_namespace(value)
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, value: str | None) -> str | None:
+        from shipper.elastic.connection import check_fingerprint
+
+        return None if value is None else check_fingerprint(value)
 
 
 class FileOutputConfig(Strict):
@@ -188,8 +196,10 @@ def load_config(path: Path) -> RunConfig:
         problems = []
         for error in exc.errors():
             message = str(error["msg"]).removeprefix("Value error, ")
-            quiet = error["type"] in ("missing", "extra_forbidden") or "got " in message
-            got = "" if quiet else f" (got {error['input']!r})"
+            # never echo what was written under output.elasticsearch: a value there may hold credentials
+            secret = tuple(error["loc"][:2]) == ("output", "elasticsearch")
+            quiet = secret or error["type"] in ("missing", "extra_forbidden") or "got " in message
+            got = "" if quiet else f" (got {redact(repr(error['input']))})"
             if error["type"] == "extra_forbidden":
                 message = "unknown key (misspelt?)"
             problems.append(f"{path}: {_where(error['loc']) or '(top level)'}: {message}{got}")

@@ -78,5 +78,40 @@ def test_insecure_turns_verification_off_with_a_warning():
 
 
 def test_fingerprint_is_normalised():
-    connection = EsConnection.from_options(["https://a:9200"], fingerprint="AB:CD:EF", environ={})
-    assert connection.client_options()["ssl_assert_fingerprint"] == "abcdef"
+    pin = ":".join(["AB"] * 32)
+    connection = EsConnection.from_options(["https://a:9200"], fingerprint=pin, environ={})
+    assert connection.client_options()["ssl_assert_fingerprint"] == "ab" * 32
+
+
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        ("00:11", "64 hex digits), got 4"),
+        ("ab" * 16, "MD5 or SHA-1"),
+        ("AB:" * 19 + "AB", "MD5 or SHA-1"),
+        ("zz" * 32, "expected hex digits"),
+        ("", "got 0"),
+    ],
+)
+def test_a_pin_that_is_not_sha256_is_refused_in_one_line(pin, message):
+    with pytest.raises(ConnectionSettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        EsConnection.from_options(["https://a:9200"], fingerprint=pin, environ={})
+
+
+@pytest.mark.parametrize(
+    ("url", "hidden"),
+    [
+        ("https://elastic:S3cr3t@pw@es.example.net:9200", "S3cr3t@pw"),  # an @ in the password
+        ("https://elastic:my secret pass@es.example.net:9200", "my secret pass"),  # spaces
+        ("https://elastic:a/b#c?d@es.example.net:9200", "a/b#c?d"),  # URL delimiters
+        ("https://elastic:pw@[2001:db8::1]:9200", "elastic:pw"),
+    ],
+)
+def test_passwords_that_break_url_syntax_are_still_redacted(url, hidden):
+    from shipper.elastic.connection import has_credentials
+
+    text = redact(f"cannot use Elasticsearch at {url}/_bulk: refused\nagain {url}")
+    assert hidden not in text and text.count("https://***@") == 2 and has_credentials(url)
+    with pytest.raises(ConnectionSettingsError) as caught:  # a second method beside the URL's, or a bad URL
+        EsConnection.from_options([url], environ={"ES_API_KEY": "k"})
+    assert hidden not in str(caught.value)

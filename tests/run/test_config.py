@@ -51,6 +51,7 @@ def test_defaults_follow_the_usual_locations(tmp_path):
         ("output: {elasticsearch: {hosts: ['${NOPE_NOT_SET}']}}\n", "output.elasticsearch.hosts[0]: environment"),
         ("output: [\n", "not valid YAML"),
         ("- just a list\n", "expected a mapping"),
+        ("output: {elasticsearch: {hosts: [h], fingerprint: '00:11'}}\n", "fingerprint: expected a SHA-256"),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path, text, message):
@@ -85,3 +86,18 @@ def test_unreadable_or_binary_files_are_reported(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(binary)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "output: {elasticsearch: {hosts: 'https://elastic:Pa55 w/rd@es.example:9200'}}\n",  # a scalar, not a list
+        "output: {elasticsearch: {hosts: ['https://elastic:Pa55 w/rd@es.example:9200'], batch_size: many}}\n",
+        "output: {elasticsearch: {username: {name: 'Pa55 w/rd'}, hosts: [h]}}\n",
+        "output: {stdout: true}\nhost_name: ['https://elastic:Pa55 w/rd@es.example:9200']\n",
+    ],
+)
+def test_config_errors_never_echo_credentials(tmp_path, text):
+    with pytest.raises(ConfigError) as caught:
+        load_config(config(tmp_path, text))
+    assert "Pa55" not in str(caught.value) and "w/rd" not in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import inspect
 import sys
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 
 from shipper import __version__
+from shipper.files import write_new
 from shipper.terminal import printable
 
 if TYPE_CHECKING:
@@ -872,12 +874,13 @@ def report(
             sys.stdout.write(rendered)
             sys.stdout.flush()
         else:
-            output.write_text(rendered, encoding="utf-8")
+            write_new(output, rendered.encode("utf-8"))
     except BrokenPipeError:
         sys.stderr.close()
         raise typer.Exit(EXIT_OK) from None
     except OSError as exc:
-        _error(f"{output}: cannot write ({exc.strerror})")
+        why = "a symbolic link: not followed" if exc.errno == errno.ELOOP else exc.strerror
+        _error(f"{output}: cannot write ({why})")
         raise typer.Exit(EXIT_FAILED) from None
     for problem in dict.fromkeys(failed):
         _error(problem)

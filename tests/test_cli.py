@@ -232,3 +232,19 @@ def test_a_password_that_breaks_url_syntax_is_one_error_line_without_the_passwor
 def test_a_malformed_fingerprint_pin_is_one_error_line():
     result = shipper("setup", "--check", "--es", "https://127.0.0.1:9", "--fingerprint", "00:11")
     assert result.returncode == 2 and result.stderr.count(b"\n") == 1 and b"SHA-256" in result.stderr
+
+
+def test_report_output_is_created_0640_and_never_through_a_symlink(tmp_path):
+    import stat
+
+    out, link = tmp_path / "report.html", tmp_path / "link.html"
+    link.symlink_to(tmp_path / "elsewhere")
+    log = str(SAMPLES / "postfix" / "mail.log")
+    done = subprocess.run([sys.executable, "-m", "shipper", "report", "--format", "html", "-o", str(out), log],
+                          capture_output=True, cwd=ROOT, timeout=300, check=False,
+                          preexec_fn=lambda: os.umask(0o022))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    refused = shipper("report", "-o", str(link), log)
+    assert refused.returncode == 1 and b"symbolic link: not followed" in refused.stderr
+    assert not (tmp_path / "elsewhere").exists()

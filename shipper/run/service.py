@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from shipper.enrich.correlate import Correlator, Transaction
+from shipper.files import STATE_MODE, open_append, write_new
 from shipper.ingest import Addresser, now_iso, transaction_pending
 from shipper.outputs.elasticsearch import (
     BulkSettings,
@@ -133,7 +134,7 @@ class Service:
             return LineOutput(sys.stdout.buffer, self._on_ack, sync=False)
         if out.file is not None:
             out.file.path.parent.mkdir(parents=True, exist_ok=True)
-            return LineOutput(out.file.path.open("ab"), self._on_ack, sync=True)
+            return LineOutput(open_append(out.file.path), self._on_ack, sync=True)
         es = out.elasticsearch
         assert es is not None
         from shipper.elastic.connection import EsConnection
@@ -186,7 +187,8 @@ class Service:
             return
         path = self._snapshot_path
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(orjson.dumps(self.correlator.snapshot()))
+        tmp.unlink(missing_ok=True)  # a leftover keeps its mode; a new one is made 0600
+        write_new(tmp, orjson.dumps(self.correlator.snapshot()), STATE_MODE)
         os.replace(tmp, path)
 
     def _setup(self, client: Any, max_backoff: float) -> None:

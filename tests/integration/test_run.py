@@ -351,6 +351,12 @@ def test_prometheus_metrics_on_localhost(es, es_url, run_ns, tmp_path):
     assert f'shipper_file_lag_bytes{{path="{log}"}} 0.0' in text
 
 
+def umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def test_ndjson_file_output_is_fsynced_before_the_registry_moves(tmp_path):
     log = tmp_path / "mail.log"
     log.write_bytes(b"".join(generated_lines(25, seed=24)))
@@ -367,6 +373,8 @@ def test_ndjson_file_output_is_fsynced_before_the_registry_moves(tmp_path):
     assert events[0]["log"]["file"]["path"] == str(log) and events[0]["log"]["offset"] == 0
     registry = json.loads((tmp_path / "registry.json").read_text())
     assert registry["files"][0]["offset"] == log.stat().st_size
+    assert oct(out.stat().st_mode & 0o777) == oct(0o640 & ~umask())  # log content: never world-readable
+    assert oct((tmp_path / "registry.json").stat().st_mode & 0o777) == oct(0o600)
 
 
 def test_elasticsearch_restarted_during_a_run_loses_nothing(es, es_url, run_ns, tmp_path):
@@ -489,6 +497,7 @@ def test_open_messages_carry_over_a_restart(es, es_url, run_ns, tmp_path):
         time.sleep(0.3)
     assert shipper.stop() == 0
     assert (tmp_path / "registry.json.transactions.json").exists(), shipper.log()
+    assert (tmp_path / "registry.json.transactions.json").stat().st_mode & 0o777 == 0o600
     with log.open("ab") as out:
         out.write(LATER)
     shipper.start()

@@ -472,32 +472,51 @@ def setup(
 NOT_LOGS = {".md", ".json", ".ndjson", ".yml", ".yaml"}
 
 
-def _expand(paths: list[str]) -> tuple[list[Path], list[str]]:
+def _expand(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path], list[str], set[Path]]:
     """Files from paths, globs (expanded here when the shell did not) and directories (walked, skipping
-    dot-files and documentation/data files); also the arguments that matched nothing."""
+    dot-files and documentation/data files); the arguments that matched nothing; and which files were found
+    (by a glob or a walk) rather than named: those are opened under the symbolic-link policy
+    (shipper/safeopen.py), and a link refused by it is skipped with a warning."""
     import glob
+
+    from shipper.safeopen import check_found
 
     found: list[Path] = []
     missing: list[str] = []
+    discovered: set[Path] = set()
     for arg in paths:
         if arg == "-":
             found.append(Path("-"))
             continue
-        matches = sorted(glob.glob(arg, recursive=True)) if glob.has_magic(arg) else [arg]
-        before = len(found)
+        named = not glob.has_magic(arg)
+        if named and not Path(arg).is_dir():
+            if Path(arg).exists():
+                found.append(Path(arg))
+            else:
+                missing.append(arg)
+            continue
+        matches = [arg] if named else sorted(glob.glob(arg, recursive=True))
+        candidates: list[Path] = []
         for match in matches:
             path = Path(match)
-            if path.is_dir():
-                found += sorted(
+            if path.is_dir() and (named or not path.is_symlink()):
+                candidates += sorted(
                     p for p in path.rglob("*")
-                    if p.is_file() and p.suffix not in NOT_LOGS
+                    if (p.is_file() or p.is_symlink()) and p.suffix not in NOT_LOGS
                     and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 )  # fmt: skip
-            elif path.exists():
-                found.append(path)
-        if len(found) == before:
+            elif path.is_file() or path.is_symlink():
+                candidates.append(path)
+        for path in candidates:
+            refusal = check_found(str(path), follow_symlinks)
+            if refusal is not None:
+                _stderr().print(f"warning: skipped {refusal}", markup=False, highlight=False, soft_wrap=True)
+                continue
+            found.append(path)
+            discovered.add(path)
+        if not candidates:
             missing.append(arg)
-    return found, missing
+    return found, missing, discovered
 
 
 @app.command(
@@ -537,6 +556,14 @@ def ingest(
             " delivery lines their message's sender and client.",
         ),
     ] = True,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Follow symbolic links found in directories and globs (to files owned by root or the directory's"
+            " owner). Files named on the command line are always read.",
+        ),
+    ] = False,
 ) -> None:
     """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
 
@@ -551,7 +578,8 @@ def ingest(
     from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, ElasticsearchOutput
     from shipper.parse.batch import ParseOptions
     from shipper.parse.parser import Parser
-    from shipper.parse.reader import open_inputs
+    from shipper.parse.reader import open_binary, open_inputs
+    from shipper.safeopen import stream_found
 
     try:
         reference = _reference(reference_date)
@@ -560,7 +588,7 @@ def ingest(
     except ValueError as exc:
         _error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    files, missing = _expand(paths)
+    files, missing, discovered = _expand(paths, follow_symlinks)
     for arg in missing:
         _error(f"{arg}: no such file (or nothing matched)")
     if not files:
@@ -584,7 +612,9 @@ def ingest(
     try:
         with progress:
             summary = ingest_inputs(
-                open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}")),
+                open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}"),
+                            lambda path: stream_found(str(path), follow_symlinks) if path in discovered
+                            else open_binary(path)),
                 options, namespace, output, progress.update, correlate=with_transactions,
             )  # fmt: skip
         for index in (f"logs-mail.*-{namespace}", f"mail-transactions-{namespace}"):

@@ -23,12 +23,26 @@ _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.o
 
 
 def open_binary(path: Path) -> BinaryIO:
-    raw = path.open("rb")
+    return decompressed(path.open("rb"))
+
+
+def decompressed(raw: io.BufferedReader) -> BinaryIO:
+    """`raw`, or a stream of its decompressed content when it starts with a compressor's magic bytes."""
     head = raw.peek(6)[:6]  # peek, not read+seek: the path may be a FIFO or /dev/fd/N
     for magic, opener in _MAGIC:
         if head.startswith(magic):
             return opener(raw)  # type: ignore[operator, no-any-return]
     return raw
+
+
+def compression_of(head: bytes) -> bool | None:
+    """Whether a file whose first bytes are `head` is compressed; None while that cannot be told yet (empty,
+    or a magic's first bytes: a compressor may be writing its header right now)."""
+    if any(head.startswith(magic) for magic, _ in _MAGIC):
+        return True
+    if any(magic.startswith(head) for magic, _ in _MAGIC):
+        return None
+    return False
 
 
 def reference_date(path: Path | None) -> date:
@@ -163,7 +177,9 @@ def line_offsets(base: int, block: bytes) -> list[int]:
 
 
 def open_inputs(
-    paths: list[Path], on_error: Callable[[Path | None, str], None] = lambda path, message: None
+    paths: list[Path],
+    on_error: Callable[[Path | None, str], None] = lambda path, message: None,
+    opener: Callable[[Path], BinaryIO] = open_binary,
 ) -> Iterator[tuple[Path | None, BinaryIO]]:
     """(path, binary stream) for each input; stdin when there are none. A file that cannot be opened is
     reported to `on_error` and skipped."""
@@ -175,7 +191,7 @@ def open_inputs(
             yield None, sys.stdin.buffer
             continue
         try:
-            stream = open_binary(path)
+            stream = opener(path)
         except OSError as exc:
             on_error(path, exc.strerror or str(exc))
             continue

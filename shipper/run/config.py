@@ -48,6 +48,7 @@ class InputConfig(Strict):
     paths: list[str] = Field(min_length=1)
     source: str | None = None  # the pack for every line; None: chosen by program name
     exclude: list[str] = []  # glob patterns of file names to leave alone
+    follow_symlinks: bool = False  # follow links to files owned by root or the directory's owner (docs/security.md)
 
 
 class ElasticsearchOutputConfig(Strict):

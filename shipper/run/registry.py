@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
@@ -30,10 +31,34 @@ class FileState:
     finished: bool = False  # rotated away and read to its end: only its fingerprint still matters
     source: str | None = None
     updated: float = 0.0
+    # Where reading ended, once the file was rotated away and read to its end; in memory only: the entry is
+    # finished when the output has confirmed every line up to it, and after a crash before that, read
+    # again from the confirmed offset.
+    read_end: int | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
         return f"{self.device}:{self.inode}:{self.fingerprint}"
+
+    def confirm(self, end: int) -> None:
+        """The output has every line before `end`."""
+        if end > self.offset:
+            self.offset = end
+            self.updated = time.time()
+        if self.read_end is not None and self.offset >= self.read_end:
+            self.finished = True
+
+    def drained(self, end: int) -> None:
+        """Read to its end (`end`) and closed: finished once confirmed up to there."""
+        self.read_end = end
+        if self.offset >= end:
+            self.finished = True
+
+
+def _saved(state: FileState) -> dict[str, object]:
+    saved = asdict(state)
+    del saved["read_end"]
+    return saved
 
 
 class RegistryError(ValueError):
@@ -77,7 +102,7 @@ class Registry:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = orjson.dumps(
-            {"version": VERSION, "files": [asdict(s) for s in self.files.values()]}, option=orjson.OPT_INDENT_2
+            {"version": VERSION, "files": [_saved(s) for s in self.files.values()]}, option=orjson.OPT_INDENT_2
         )
         fd, temp = tempfile.mkstemp(prefix=".registry-", dir=self.path.parent)
         try:

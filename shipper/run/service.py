@@ -100,9 +100,8 @@ def _ack(batch: list[Pending]) -> None:
         if event.token is None:  # a transaction document: no file position behind it
             continue
         source, generation, end = event.token
-        if source.generation == generation and end > source.state.offset:
-            source.state.offset = end
-            source.state.updated = time.time()
+        if source.generation == generation:
+            source.state.confirm(end)
 
 
 class Service:

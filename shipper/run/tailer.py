@@ -13,23 +13,27 @@ original was read); otherwise those lines are lost, as with every tailer.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import glob
 import hashlib
+import lzma
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
-from shipper.parse.reader import MAX_LINE_BYTES, open_binary
+from shipper.parse.reader import MAX_LINE_BYTES, compression_of, decompressed
 from shipper.run.config import InputConfig
 from shipper.run.registry import FileState, Registry
+from shipper.safeopen import NotFollowed, open_found
 
 IDENTITY_BYTES = 1024
 READ_BYTES = 256 * 1024
-COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+COMPRESSED_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)  # cut off or corrupt
+WRITING_GRACE = 60.0  # a compressed file this young that ends early may still be being written
 
 
 @dataclass(slots=True)
@@ -40,10 +44,38 @@ class Line:
     truncated: bool = False
 
 
-def _compressed_identity(path: str) -> bytes:
+def _compressed_identity(fd: int) -> bytes:
     """The first line (up to 1 KiB) of a compressed file's content: what its original was known by."""
-    with open_binary(Path(path)) as stream:
+    with decompressed(os.fdopen(os.dup(fd), "rb")) as stream:
         return stream.readline(IDENTITY_BYTES + 1)[:IDENTITY_BYTES].rstrip(b"\n")
+
+
+def _stream_from_start(fd: int) -> BinaryIO:
+    os.lseek(fd, 0, os.SEEK_SET)  # a dup read the identity: they share the position
+    return decompressed(os.fdopen(fd, "rb"))
+
+
+def split_lines(buffer: bytes, start: int, skipping: bool) -> tuple[list[Line], int, bytes, bool]:
+    """The complete lines of `buffer`, which begins at file offset `start`: (lines, offset after the last
+    one, the incomplete rest, whether inside a cut line). A line longer than MAX_LINE_BYTES is cut there
+    and tagged; the rest of it, up to its newline, is dropped and never held in memory."""
+    lines: list[Line] = []
+    position = 0
+    while (newline := buffer.find(b"\n", position)) != -1:
+        raw = buffer[position:newline]
+        if skipping:
+            skipping = False  # the rest of a cut line ends here
+        else:
+            cut = len(raw) > MAX_LINE_BYTES
+            lines.append(Line(start + position, start + newline + 1, raw[:MAX_LINE_BYTES] if cut else raw, cut))
+        position = newline + 1
+    rest, offset = buffer[position:], start + position
+    if skipping:  # still inside a cut line: drop what came, keep only the offset moving
+        offset, rest = offset + len(rest), b""
+    elif len(rest) > MAX_LINE_BYTES:
+        lines.append(Line(offset, offset + len(rest), rest[:MAX_LINE_BYTES], truncated=True))
+        offset, rest, skipping = offset + len(rest), b"", True
+    return lines, offset, rest, skipping
 
 
 def fingerprint_of(identity: bytes) -> str:
@@ -122,29 +154,7 @@ class Harvester:
         self.eof = len(data) < budget
         if data:
             self.last_growth = now
-        lines: list[Line] = []
-        buffer = self.pending + data
-        start = self.read_offset
-        position = 0
-        while True:
-            newline = buffer.find(b"\n", position)
-            if newline == -1:
-                break
-            raw = buffer[position:newline]
-            if self.skipping:
-                self.skipping = False  # the rest of a cut line ends here
-            else:
-                lines.append(Line(start + position, start + newline + 1, raw))
-            position = newline + 1
-        rest = buffer[position:]
-        self.read_offset = start + position
-        if self.skipping:  # still inside a cut line: drop what came, keep only the offset moving
-            self.read_offset += len(rest)
-            rest = b""
-        elif len(rest) > MAX_LINE_BYTES:
-            lines.append(Line(self.read_offset, self.read_offset + len(rest), rest[:MAX_LINE_BYTES], truncated=True))
-            self.read_offset += len(rest)
-            rest, self.skipping = b"", True
+        lines, self.read_offset, rest, self.skipping = split_lines(self.pending + data, self.read_offset, self.skipping)
         if rest and rest != self.pending:
             self.pending_since = now if not self.pending else self.pending_since
         self.pending = rest
@@ -169,6 +179,7 @@ class CompressedReader:
         self.source = source
         self.position = 0
         self.pending = b""
+        self.skipping = False
         self.eof = False
         self.generation = 0
         skip = state.offset
@@ -187,16 +198,9 @@ class CompressedReader:
             self.position += len(self.pending)
             self.pending = b""
             return lines
-        buffer = self.pending + data
-        lines = []
-        start, position = self.position, 0
-        while (newline := buffer.find(b"\n", position)) != -1:
-            raw = buffer[position:newline]
-            cut = len(raw) > MAX_LINE_BYTES
-            lines.append(Line(start + position, start + newline + 1, raw[:MAX_LINE_BYTES] if cut else raw, cut))
-            position = newline + 1
-        self.pending = buffer[position:]
-        self.position = start + position
+        lines, self.position, self.pending, self.skipping = split_lines(
+            self.pending + data, self.position, self.skipping
+        )
         return lines
 
     def close(self) -> None:
@@ -222,6 +226,7 @@ class Tailer:
     harvesters: dict[tuple[int, int], Harvester] = field(default_factory=dict)
     compressed: list[CompressedReader] = field(default_factory=list)
     seen_compressed: set[tuple[int, int, int]] = field(default_factory=set)  # (dev, ino, mtime) checked
+    refused: set[str] = field(default_factory=set)  # found paths not followed (said once each)
     first_scan: bool = True
 
     # --- discovery -----------------------------------------------------------------------------------
@@ -242,34 +247,43 @@ class Tailer:
     def scan(self) -> None:
         """Open files that appeared (or were rotated in) and follow renames of open ones."""
         for path, item in self._matches():
-            try:
-                st = os.stat(path)
-            except OSError:
+            fd = self._open_found(path, item.follow_symlinks)
+            if fd is None:
                 continue
-            if not os.path.isfile(path):
-                continue
+            st = os.fstat(fd)
             key = (st.st_dev, st.st_ino)
             harvester = self.harvesters.get(key)
             if harvester is not None:
+                os.close(fd)
                 if harvester.path != path:
                     self.events.info(f"{harvester.path} is now {path} (renamed); following it to its end")
                     harvester.path = harvester.state.path = path
                 continue
-            if self._is_compressed(path):
-                self._consider_compressed(path, st, item)
+            compressed = compression_of(os.pread(fd, 6, 0))
+            if compressed is None:
+                os.close(fd)  # empty, or a compressor still writing its header: decide at the next scan
+            elif compressed:
+                self._consider_compressed(path, fd, st, item)
             else:
-                self._open(path, st, item)
+                self._open(path, fd, st, item)
         self._resume_dangling()
         self.first_scan = False
 
-    @staticmethod
-    def _is_compressed(path: str) -> bool:
+    def _open_found(self, path: str, follow_symlinks: bool) -> int | None:
+        """A descriptor of the regular file at `path`, or None; a refusal is said once per path."""
         try:
-            with open(path, "rb") as f:
-                head = f.read(6)
-        except OSError:
-            return False
-        return any(head.startswith(magic) for magic in COMPRESSED_MAGIC)
+            fd = open_found(path, follow_symlinks)
+        except NotFollowed as exc:
+            if path not in self.refused:
+                self.refused.add(path)
+                self.events.warn(f"skipped {exc}")
+            return None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.events.warn(f"{path}: cannot open ({exc.strerror}); will retry")
+            return None
+        self.refused.discard(path)
+        return fd
 
     def _identity(self, fd: int) -> bytes | None:
         """The first line (up to 1 KiB); None while the file has neither a newline nor 1 KiB yet."""
@@ -279,12 +293,7 @@ class Tailer:
             return head[:newline]
         return head if len(head) >= IDENTITY_BYTES else None
 
-    def _open(self, path: str, st: os.stat_result, item: InputConfig) -> None:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError as exc:
-            self.events.warn(f"{path}: cannot open ({exc.strerror}); will retry")
-            return
+    def _open(self, path: str, fd: int, st: os.stat_result, item: InputConfig) -> None:
         identity = self._identity(fd)
         if identity is None:
             os.close(fd)  # no complete first line yet: its fingerprint is unknown, look again next scan
@@ -305,7 +314,7 @@ class Tailer:
                              f"offset {state.offset}")  # fmt: skip
             state.path = path
         if state is not None:
-            state.path, state.finished = path, False
+            state.path, state.finished, state.read_end = path, False, None
             if state.offset > st.st_size:
                 self.events.warn(f"{path}: shorter than the offset shipped ({state.offset}); truncated while "
                                  "shipper was down, reading from its start")  # fmt: skip
@@ -323,45 +332,51 @@ class Tailer:
             self.events.info(f"{path}: following from offset {state.offset}")
         self.harvesters[(st.st_dev, st.st_ino)] = Harvester(path, fd, state, identity, item.source, self.registry)
 
-    def _consider_compressed(self, path: str, st: os.stat_result, item: InputConfig) -> None:
+    def _consider_compressed(self, path: str, fd: int, st: os.stat_result, item: InputConfig) -> None:
+        """A compressed file: a rotation of a file known by its first line (finished from its confirmed
+        offset, unless every line of it is confirmed or in flight), or a new one (read whole)."""
         mark = (st.st_dev, st.st_ino, st.st_mtime_ns)
-        if mark in self.seen_compressed:
+        if mark in self.seen_compressed or time.time() - st.st_mtime < self.rotate_grace:
+            os.close(fd)  # checked already, or so young that the compressor may still be writing it
             return
         self.seen_compressed.add(mark)
         try:
-            identity = _compressed_identity(path)
-        except (OSError, EOFError, ValueError) as exc:
-            self.events.warn(f"{path}: unreadable compressed file ({exc})")
+            identity = _compressed_identity(fd)
+        except COMPRESSED_ERRORS as exc:
+            os.close(fd)
+            if time.time() - st.st_mtime < WRITING_GRACE:
+                self.seen_compressed.discard(mark)  # cut off: probably still being written, look again
+            else:
+                self.events.warn(f"{path}: unreadable compressed file ({exc})")
             return
         fingerprint = fingerprint_of(identity)
         known = self.registry.by_fingerprint(fingerprint)
-        if any(s.finished for s in known):
-            return  # a rotation of a file already shipped to its end
-        if any(h.state in known for h in self.harvesters.values()):
+        if any(s.finished or s.read_end is not None for s in known):
+            os.close(fd)  # a rotation of a file shipped to its end (or read to its end, confirmation pending)
+            return
+        if any(h.state in known for h in self.harvesters.values()) or any(r.state in known for r in self.compressed):
+            os.close(fd)
             self.seen_compressed.discard(mark)  # the original is still open and being read: decide later
             return
         if known:
             state = max(known, key=lambda s: s.offset)
             self.events.info(f"{path}: a compressed rotation of {state.path}; finishing it from offset {state.offset}")
         elif self.first_scan and self.start_position == "end":
+            os.close(fd)
             return
         else:
             state = FileState(path, st.st_dev, st.st_ino, fingerprint, 0, source=item.source, updated=time.time())
             self.registry.put(state)
-        self._start_compressed(path, state, identity, item.source)
-
-    def _start_compressed(self, path: str, state: FileState, identity: bytes, source: str | None) -> None:
-        if any(reader.state is state for reader in self.compressed):
-            return
-        self.compressed.append(CompressedReader(path, open_binary(Path(path)), state, identity, source))
+        self.compressed.append(CompressedReader(path, _stream_from_start(fd), state, identity, item.source))
 
     def _resume_dangling(self) -> None:
         """Registry entries not finished whose file is not open: rotated while shipper was down. Look for
         them beside their old path (mail.log.1, mail.log-20261128, mail.log.1.gz), by inode or by
-        fingerprint (a copy, a compressed copy), and finish them from their offset."""
+        fingerprint (a copy, a compressed copy), and finish them from their offset. An entry read to its
+        end whose last lines await confirmation is left alone: it finishes when they are confirmed."""
         open_keys = set(self.harvesters)
         for state in list(self.registry.files.values()):
-            if state.finished or (state.device, state.inode) in open_keys:
+            if state.finished or state.read_end is not None or (state.device, state.inode) in open_keys:
                 continue
             if any(h.state is state for h in self.harvesters.values()):
                 continue
@@ -378,26 +393,32 @@ class Tailer:
             names = sorted(n for n in os.listdir(directory or ".") if n.startswith(base))
         except OSError:
             return False
+        follow = any(item.follow_symlinks for item in self.inputs)
         for name in names:
             candidate = os.path.join(directory, name)
-            try:
-                st = os.stat(candidate)
-            except OSError:
+            fd = self._open_found(candidate, follow)
+            if fd is None:
                 continue
-            if (st.st_dev, st.st_ino) in self.harvesters or not os.path.isfile(candidate):
+            st = os.fstat(fd)
+            compressed = compression_of(os.pread(fd, 6, 0))
+            if (st.st_dev, st.st_ino) in self.harvesters or compressed is None:
+                os.close(fd)
                 continue
-            if self._is_compressed(candidate):
+            if compressed:
                 try:
-                    identity = _compressed_identity(candidate)
-                except (OSError, EOFError, ValueError):
+                    identity = _compressed_identity(fd)
+                except COMPRESSED_ERRORS:
+                    os.close(fd)
                     continue
-                if fingerprint_of(identity) == state.fingerprint:
-                    self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
-                    self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
-                    self._start_compressed(candidate, state, identity, state.source)
-                    return True
-                continue
-            fd = os.open(candidate, os.O_RDONLY)
+                if fingerprint_of(identity) != state.fingerprint:
+                    os.close(fd)
+                    continue
+                self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
+                self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
+                self.compressed.append(
+                    CompressedReader(candidate, _stream_from_start(fd), state, identity, state.source)
+                )
+                return True
             identity = self._identity(fd) or b""
             if fingerprint_of(identity) != state.fingerprint:
                 os.close(fd)
@@ -432,16 +453,38 @@ class Tailer:
             if rotated and harvester.eof and not harvester.pending and now - harvester.last_growth >= self.rotate_grace:
                 harvester.close()
                 del self.harvesters[key]
-                harvester.state.finished = True
+                harvester.state.drained(harvester.read_offset)
                 self.events.info(f"{harvester.path}: rotated away and read to its end; closed")
         for reader in list(self.compressed):
-            lines = reader.read(budget)
+            try:
+                lines = reader.read(budget)
+            except COMPRESSED_ERRORS as exc:
+                lines = self._compressed_failed(reader, exc)
             if lines:
                 yield reader, lines
             if reader.eof:
                 reader.close()
                 self.compressed.remove(reader)
-                reader.state.finished = True
+                reader.state.drained(reader.position)
+
+    def _compressed_failed(self, reader: CompressedReader, exc: BaseException) -> list[Line]:
+        """A compressed file that ends early or is corrupt. A young one may still be being written: it is
+        closed without being marked read, and considered again (from its confirmed offset) at a later scan.
+        An old one is read as far as it goes."""
+        try:
+            st = os.stat(reader.path)
+            young = time.time() - st.st_mtime < WRITING_GRACE
+        except OSError:
+            young = False
+        if young:
+            reader.close()
+            self.compressed.remove(reader)
+            self.seen_compressed = {m for m in self.seen_compressed if m[:2] != (st.st_dev, st.st_ino)}
+            return []
+        self.events.warn(f"{reader.path}: compressed data ends early or is corrupt after {reader.position} bytes "
+                         f"({exc}); the lines before were read")  # fmt: skip
+        reader.eof = True
+        return []
 
     @staticmethod
     def _rotated(harvester: Harvester) -> bool:

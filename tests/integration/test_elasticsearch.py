@@ -401,3 +401,25 @@ def test_every_source_indexes_without_mapping_failures(ingested, es: Any, namesp
     for dataset, lines in per_dataset.items():
         indexed = count(es, f"logs-{dataset}-{namespace}")
         assert indexed >= lines if dataset == "mail.postfix" else indexed == lines, dataset
+
+
+def test_ingest_of_a_directory_skips_planted_symbolic_links(es: Any, es_url: str, namespace: str, tmp_path: Path):
+    """`ln -s /etc/shadow current.log` in a log directory a daemon owns must not put /etc/shadow in the
+    cluster; the same link named on the command line is the user's own choice and is read."""
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$planted-secret:19000:0:99999:7:::\n")
+    logs = tmp_path / "exim4"
+    logs.mkdir()
+    (logs / "mainlog").write_text("2026-11-28 10:00:00 1xXSD6-0000Wm-0Y Completed\n")
+    (logs / "current.log").symlink_to(secret)
+    link_ns = namespace + "links"
+    status, summary, stderr = shipper("ingest", str(logs), "--es", es_url, "--namespace", link_ns, "--json",
+                                      "--no-transactions")  # fmt: skip
+    assert status == 0, stderr
+    assert summary["lines_read"] == 1 and "current.log: a symbolic link, not followed" in stderr
+    es.indices.refresh(index=f"logs-mail.*-{link_ns}")
+    found = es.search(index=f"logs-mail.*-{link_ns}", q='message:"planted-secret"')["hits"]["total"]["value"]
+    assert found == 0
+    status, summary, _ = shipper("ingest", str(logs / "current.log"), "--es", es_url, "--namespace", link_ns,
+                                 "--json", "--no-transactions")  # fmt: skip
+    assert status == 0 and summary["lines_read"] == 1

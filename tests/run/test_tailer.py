@@ -30,7 +30,7 @@ def drain(tailer: Tailer, rounds: int = 3) -> list[bytes]:
                 break
             for source, lines in batch:
                 got += [line.raw for line in lines]
-                source.state.offset = max(source.state.offset, lines[-1].end)
+                source.state.confirm(lines[-1].end)
     return got
 
 
@@ -216,3 +216,131 @@ def test_a_file_deleted_while_open_is_read_to_its_end_then_closed(tmp_path):
     assert drain(tailer) == [b"k2"]
     assert tailer.harvesters == {}
     assert all(s.finished for s in tailer.registry.files.values())
+
+
+def read_unconfirmed(tailer: Tailer, rounds: int = 3) -> list[bytes]:
+    """Scan and read as the service does while Elasticsearch is away: nothing is ever confirmed."""
+    got: list[bytes] = []
+    for _ in range(rounds):
+        tailer.scan()
+        while batch := list(tailer.poll()):
+            got += [line.raw for _, lines in batch for line in lines]
+    return got
+
+
+def test_a_rotation_read_while_the_output_is_away_is_not_finished_until_confirmed(tmp_path):
+    """The lost-lines reproduction: 3000 lines shipped, stop; 3000 appended, `mv mail.log mail.log.1 && gzip
+    mail.log.1`; a run against an unreachable cluster reads them all, saves its registry, is killed; the
+    next run must read those 3000 again. Marking the entry finished when read (not when confirmed) lost
+    them all."""
+    first = [f"first {n}" for n in range(3000)]
+    later = [f"later {n}" for n in range(3000)]
+    log = shipped_then_stopped(tmp_path, *first)
+    write(log, *later)
+    (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
+    log.unlink()
+    old = time.time() - 60
+    os.utime(tmp_path / "mail.log.1.gz", (old, old))
+    registry = Registry.load(tmp_path / "registry.json")
+    away = make_tailer(tmp_path, registry)
+    assert read_unconfirmed(away) == [line.encode() for line in later]
+    assert not any(s.finished for s in registry.files.values())  # read, never confirmed
+    registry.save()  # what the registry flush of the killed run wrote
+    back = make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"))
+    assert drain(back) == [line.encode() for line in later]
+    assert all(s.finished for s in back.registry.files.values())
+    assert drain(make_tailer(tmp_path, back.registry)) == []  # confirmed: never read a third time
+
+
+def test_a_renamed_rotation_read_but_not_confirmed_is_finished_after_a_restart(tmp_path):
+    log = shipped_then_stopped(tmp_path, "a1")
+    registry = Registry.load(tmp_path / "registry.json")
+    away = make_tailer(tmp_path, registry, pattern="mail.log")
+    assert read_unconfirmed(away) == [] and away.harvesters  # following mail.log again
+    write(log, "a2", "a3")
+    os.rename(log, tmp_path / "mail.log.1")
+    assert read_unconfirmed(away) == [b"a2", b"a3"]
+    assert not away.harvesters and not any(s.finished for s in registry.files.values())
+    assert read_unconfirmed(away) == []  # drained: not re-read while its lines are in flight
+    registry.save()
+    back = make_tailer(tmp_path, Registry.load(tmp_path / "registry.json"), pattern="mail.log")
+    assert drain(back) == [b"a2", b"a3"]
+
+
+def test_a_compressed_file_still_being_written_is_never_followed_as_text(tmp_path):
+    """gzip creates its output, then writes the header: a scan in between once saw no magic bytes and
+    followed the file as text, shipping compressed bytes as lines."""
+    tailer = make_tailer(tmp_path)
+    content = "".join(f"line {n}\n" for n in range(5000)).encode()
+    packed = gzip.compress(content)
+    target = tmp_path / "mail.log.1.gz"
+    for prefix in (b"", packed[:1]):
+        target.write_bytes(prefix)
+        assert read_unconfirmed(tailer, rounds=1) == [] and not tailer.harvesters
+    target.write_bytes(packed[: len(packed) // 2])  # the header is there, the rest is coming: a fresh mtime
+    assert read_unconfirmed(tailer, rounds=1) == [] and not tailer.harvesters
+    target.write_bytes(packed)
+    old = time.time() - 60
+    os.utime(target, (old, old))  # done: gzip gives the file its original's time
+    got = drain(tailer)
+    assert got == content.splitlines() and not tailer.harvesters
+
+
+def test_a_huge_line_in_a_compressed_rotation_is_cut_without_being_held(tmp_path, monkeypatch):
+    """A 1.3 MB .gz can hold a 300 MB line; the reader once kept all of it pending, copying it per read."""
+    import shipper.run.tailer as tailer_module
+
+    huge = b"x" * (40 * MAX_LINE_BYTES)
+    (tmp_path / "mail.log.2.gz").write_bytes(gzip.compress(b"first\n" + huge + b"\nafter\n"))
+    old = time.time() - 60
+    os.utime(tmp_path / "mail.log.2.gz", (old, old))
+    held = []
+    real = tailer_module.split_lines
+
+    def watching(buffer, start, skipping):
+        out = real(buffer, start, skipping)
+        held.append(len(out[2]))
+        return out
+
+    monkeypatch.setattr(tailer_module, "split_lines", watching)
+    got = drain(make_tailer(tmp_path), rounds=30)  # a read with no complete line yields nothing: poll on
+    assert got == [b"first", huge[:MAX_LINE_BYTES], b"after"]
+    assert max(held) <= MAX_LINE_BYTES
+
+
+def test_symbolic_links_in_followed_directories_are_skipped_and_said_once(tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret:19000:0:99999:7:::\n")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write(logs / "mail.log", "real line")
+    (logs / "mail.log.1").symlink_to(secret)
+    warnings: list[str] = []
+    tailer = make_tailer(logs)
+    tailer.events.warn = warnings.append
+    assert drain(tailer) == [b"real line"]
+    assert drain(tailer) == []
+    assert len(warnings) == 1 and "mail.log.1: a symbolic link, not followed" in warnings[0]
+
+
+def test_a_followed_link_must_lead_to_a_file_of_root_or_the_directory_owner(tmp_path):
+    import pytest
+
+    if os.getuid() != 0:
+        pytest.skip("needs root to give files to other owners")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    os.chown(logs, 101, 101)  # a daemon's log directory (Debian-exim, zimbra)
+    mine, theirs, roots = tmp_path / "daemon.log", tmp_path / "other.log", tmp_path / "root.log"
+    for path, owner in ((mine, 101), (theirs, 202), (roots, 0)):
+        write(path, f"owned by {owner}")
+        os.chown(path, owner, owner)
+    (logs / "a.log").symlink_to(mine)
+    (logs / "b.log").symlink_to(theirs)
+    (logs / "c.log").symlink_to(roots)
+    warnings: list[str] = []
+    tailer = Tailer([InputConfig(paths=[str(logs / "*.log")], follow_symlinks=True)], Registry(tmp_path / "r.json"),
+                    rotate_grace=0.0)  # fmt: skip
+    tailer.events.warn = warnings.append
+    assert sorted(drain(tailer)) == [b"owned by 0", b"owned by 101"]
+    assert len(warnings) == 1 and "b.log: a symbolic link to a file owned by uid 202" in warnings[0]

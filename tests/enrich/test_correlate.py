@@ -240,3 +240,26 @@ def test_amavis_queued_as_joins_a_reinjected_message_already_open_under_its_own_
     assert doc["email"]["message_id"] == "CAHx1q2w3e4r@mail.gmail.com" and doc["mail"]["size"] == 18211
     assert discarded.ids == ["7D2E43E0C1"] and discarded.complete
     assert discarded.doc()["mail"]["status"] == "discarded"  # the filter's `Ok, discarded` is no delivery
+
+
+def test_a_quoted_local_part_with_angle_brackets_keeps_the_message_whole():
+    """`"x>y"@evil.example` is a legal sender; once it left qmgr's and pickup's lines unparsed, so the
+    message lost its sender and hid from trace and the top-sender tables."""
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    lines = [
+        'Nov 28 10:00:00 mx postfix/pickup[1]: 4F9D2E3A1B: uid=33 from=<"x>y"@evil.example>',
+        "Nov 28 10:00:00 mx postfix/cleanup[2]: 4F9D2E3A1B: message-id=<a1@evil.example>",
+        'Nov 28 10:00:00 mx postfix/qmgr[3]: 4F9D2E3A1B: from=<"x>y"@evil.example>, size=412, nrcpt=1 (queue active)',
+        'Nov 28 10:00:01 mx postfix/smtp[4]: 4F9D2E3A1B: to=<"a b"@example.org>, relay=mx.example.org[192.0.2.7]:25,'
+        " delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+        "Nov 28 10:00:01 mx postfix/qmgr[3]: 4F9D2E3A1B: removed",
+    ]
+    correlator = Correlator(load_packs())
+    done = []
+    for line in lines:
+        doc = parser.parse_doc(line)[0]
+        assert "unparsed" not in doc.get("tags", []), line
+        done += correlator.feed(doc)
+    (tx,) = done
+    assert tx.sender == '"x>y"@evil.example' and list(tx.recipients) == ['"a b"@example.org']
+    assert tx.status() == "sent" and tx.complete

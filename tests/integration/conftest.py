@@ -47,6 +47,14 @@ def namespace() -> str:
     return "t" + uuid.uuid4().hex[:12]
 
 
+@pytest.fixture
+def run_ns(namespace: str, request: pytest.FixtureRequest) -> str:
+    """A namespace of this test's own: counts would otherwise add up across tests."""
+    import hashlib
+
+    return namespace + hashlib.blake2b(request.node.name.encode(), digest_size=4).hexdigest()
+
+
 def shipper(*args: str, input: bytes | None = None, timeout: float = 600) -> tuple[int, dict[str, Any], str]:
     """Run the real CLI; (exit status, the --json summary if printed, stderr)."""
     done = subprocess.run(

@@ -102,14 +102,6 @@ def wait_for(es: Any, shipper: Shipper, count: int, timeout: float = 120) -> int
     return seen
 
 
-@pytest.fixture
-def run_ns(namespace: str, request: pytest.FixtureRequest) -> str:
-    """A namespace of this test's own: the counts below would otherwise add up across tests."""
-    import hashlib
-
-    return namespace + hashlib.blake2b(request.node.name.encode(), digest_size=4).hexdigest()
-
-
 def test_kill_9_mid_file_then_restart_ships_every_line_once(es, es_url, run_ns, tmp_path):
     lines = generated_lines(60_000)
     log = tmp_path / "mail.log"

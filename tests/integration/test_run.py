@@ -28,6 +28,19 @@ def generated_lines(count: int, seed: int = 11) -> list[bytes]:
     return done.stdout.splitlines(keepends=True)
 
 
+STARTED: list[subprocess.Popen[bytes]] = []  # every `shipper run` a test started: killed after it, whatever it did
+
+
+@pytest.fixture(autouse=True)
+def _no_shipper_outlives_its_test():
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 class Shipper:
     """`shipper run` in a subprocess with a config of its own in a temporary directory."""
 
@@ -56,6 +69,7 @@ class Shipper:
         self.logs.append(log)
         self.process = subprocess.Popen([sys.executable, "-m", "shipper", "run", "-c", str(self.config)],
                                         stdout=subprocess.DEVNULL, stderr=log.open("wb"), cwd=ROOT)  # fmt: skip
+        STARTED.append(self.process)
 
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs)
@@ -132,10 +146,13 @@ class Writer(threading.Thread):
         self.lock = threading.Lock()
         self.written = 0
         self.reopen = threading.Event()
+        self.stopped = threading.Event()  # set: no more lines after the current one
         self.handle = path.open("ab", buffering=0)
 
     def run(self) -> None:
         for line in self.lines:
+            if self.stopped.is_set():
+                break
             with self.lock:
                 if self.reopen.is_set():
                     self.handle.close()

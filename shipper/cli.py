@@ -6,6 +6,7 @@ import contextlib
 import errno
 import functools
 import inspect
+import stat
 import sys
 import time
 import warnings
@@ -138,11 +139,11 @@ def parse(
         raise typer.Exit(EXIT_USAGE) from None
 
     paths = list(files or [])
-    missing = [p for p in paths if str(p) != "-" and (not p.exists() or p.is_dir())]
-    for path in missing:
-        problem = "is a directory (name the files, e.g. dir/*.log)" if path.is_dir() else "no such file"
+    problems = {p: problem for p in paths if str(p) != "-" and (problem := _input_problem(p))}
+    for path, problem in problems.items():
         _error(f"{path}: {problem}")
-    paths = [p for p in paths if p not in missing]
+    missing = list(problems)
+    paths = [p for p in paths if p not in problems]
     if missing and not paths:
         raise typer.Exit(EXIT_FAILED)
 
@@ -175,6 +176,19 @@ def parse(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
+def _input_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a log file, or None. (Path.exists and is_file raise on EACCES.)"""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory (name the files, e.g. dir/*.log)"
+    return None
+
+
 class _ByteProgress:
     """One bar over all input files by bytes read (compressed bytes for compressed files), on stderr, shown
     only when stderr is a terminal and (unless `always`) stdout is not; rich is imported only then."""
@@ -183,7 +197,7 @@ class _ByteProgress:
         self.offsets: dict[Path, int] = {}  # bytes of the files before each one
         total = 0
         for path in paths:
-            if path.is_file():
+            if _input_problem(path) is None:
                 self.offsets.setdefault(path, total)
                 total += path.stat().st_size
         self.bar: Progress | None = None
@@ -489,11 +503,12 @@ def _expand(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path]
             found.append(Path("-"))
             continue
         named = not glob.has_magic(arg)
-        if named and not Path(arg).is_dir():
-            if Path(arg).exists():
-                found.append(Path(arg))
-            else:
-                missing.append(arg)
+        problem = _input_problem(Path(arg)) if named else None
+        if named and (problem is None or problem.startswith("cannot read")):
+            found.append(Path(arg))  # an unreadable one is reported by name when it is opened
+            continue
+        if named and problem == "no such file":
+            missing.append(arg)
             continue
         matches = [arg] if named else sorted(glob.glob(arg, recursive=True))
         candidates: list[Path] = []

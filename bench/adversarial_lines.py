@@ -12,17 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from shipper.parse.adversarial import probes, worst_lines
+from shipper.parse.adversarial import best_time, probes, worst_lines
 from shipper.parse.parser import MAX_RULE_INPUT, Parser
-
-
-def best_of(run, line: str, repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run(line)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -45,8 +36,8 @@ def main() -> None:
     line = head.probe.messages[0][: head.cut] + head.token * ((MAX_RULE_INPUT - head.cut) // len(head.token))
     full = Parser(timezone="UTC")
     syslog = f"Nov 28 10:00:00 mx {head.probe.pack}[1]: {line}"
-    parse = best_of(full.parse_doc, syslog)
-    peer = best_of(str.split, syslog)
+    parse = best_time(full.parse_doc, syslog, 5)
+    peer = best_time(str.split, syslog, 5)
     print(f"the whole parser on the worst line: {parse * 1000:.2f} ms; str.split on it: {peer * 1000:.3f} ms "
           f"({parse / peer:.0f}x)")  # fmt: skip
 

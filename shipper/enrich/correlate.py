@@ -237,7 +237,7 @@ class Correlator:
         tx.start = min(tx.start, stamp)
         self.current, self.current_role = tx, role
         done = self._apply(tx, role, event, spec, key)
-        return done + self.evict()
+        return done + self.evict(_epoch(stamp))
 
     def _new(self, host: str, instance: str, dataset: str, qid: str, stamp: str) -> Transaction:
         tx = Transaction(host, instance, dataset, [qid], stamp, stamp)
@@ -416,11 +416,14 @@ class Correlator:
         self.live.pop(id(tx), None)
         return [tx]
 
-    def evict(self) -> list[Transaction]:
-        """Transactions not seen for `ttl` seconds of log time, then the least recently active past
-        `max_open`: each found at the top of the heap."""
+    def evict(self, now: float | None = None) -> list[Transaction]:
+        """Transactions not seen for `ttl` seconds of log time before `now` (the line being read; by default
+        the latest line), then the least recently active past `max_open`: each found at the top of the
+        heap. Measured from the line being read, not the latest ever seen: inputs given out of time order
+        (`ingest samples/`, last year's rotation after this week's) must not give up every message of the
+        older file at its first line."""
         out: list[Transaction] = []
-        heap, cutoff = self.by_activity, self.latest_epoch - self.ttl
+        heap, cutoff = self.by_activity, (self.latest_epoch if now is None else now) - self.ttl
         while heap:
             epoch, _, tx = heap[0]
             if self.live.get(id(tx)) is not tx or _epoch(tx.end) != epoch:

@@ -100,7 +100,8 @@ def _line(message: str, cut: int, token: str, length: int) -> str:
     return head + token * max(1, (length - len(head)) // len(token))
 
 
-def _time(run: Callable[[str], object], line: str, repeat: int) -> float:
+def best_time(run: Callable[[str], object], line: str, repeat: int) -> float:
+    """The best of `repeat` timings of `run(line)`, in seconds."""
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
@@ -117,11 +118,11 @@ def worst_lines(all_probes: list[Probe], length: int = MAX_RULE_INPUT, keep: int
         for message in probe.messages:
             for cut in _cuts(message):
                 for token in probe.tokens:
-                    seconds = _time(probe.run, _line(message, cut, token, length // 4), 1)
+                    seconds = best_time(probe.run, _line(message, cut, token, length // 4), 1)
                     first.append(Timing(seconds, probe, cut, token, length // 4))
     first.sort(key=lambda t: t.seconds, reverse=True)
     again = [
-        Timing(_time(t.probe.run, _line(m, t.cut, t.token, length), 3), t.probe, t.cut, t.token, length)
+        Timing(best_time(t.probe.run, _line(m, t.cut, t.token, length), 3), t.probe, t.cut, t.token, length)
         for t in first[:keep]
         for m in t.probe.messages[:1]
     ]

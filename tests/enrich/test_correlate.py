@@ -263,3 +263,22 @@ def test_a_quoted_local_part_with_angle_brackets_keeps_the_message_whole():
     (tx,) = done
     assert tx.sender == '"x>y"@evil.example' and list(tx.recipients) == ['"a b"@example.org']
     assert tx.status() == "sent" and tx.complete
+
+
+def test_an_older_file_read_after_a_newer_one_keeps_its_messages_whole():
+    """`ingest samples/` reads files of other dates in any order: a message of last year read after this
+    year's lines is judged by its own time, not given up at its first line for being older than the ttl."""
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    newer = "Nov 28 10:00:00 mx postfix/qmgr[3]: 5A5A5A5A5A: from=<n@example.org>, size=1, nrcpt=1 (queue active)"
+    older = [
+        "Mar  3 10:00:00 mx postfix/qmgr[3]: 4F9D2E3A1B: from=<a@example.org>, size=412, nrcpt=1 (queue active)",
+        "Mar  3 10:00:01 mx postfix/smtp[4]: 4F9D2E3A1B: to=<b@example.org>, relay=mx.example.org[192.0.2.7]:25,"
+        " delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)",
+        "Mar  3 10:00:01 mx postfix/qmgr[3]: 4F9D2E3A1B: removed",
+    ]
+    correlator = Correlator(load_packs(), ttl=3600)
+    done = correlator.feed(parser.parse_doc(newer)[0])
+    for line in older:
+        done += correlator.feed(parser.parse_doc(line)[0])
+    (tx,) = done
+    assert tx.complete and tx.sender == "a@example.org" and tx.status() == "sent" and correlator.evicted == 0

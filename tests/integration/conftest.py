@@ -22,6 +22,18 @@ def _script(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.fixture(autouse=True)
+def _no_shipper_outlives_its_test():
+    yield
+    from tests.integration.runner import STARTED
+
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def es_url() -> Iterator[str]:
     found = _script("url")

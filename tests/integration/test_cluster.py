@@ -17,14 +17,7 @@ import pytest
 from shipper.elastic.connection import EsConnection
 from tests.conftest import ROOT
 from tests.integration.conftest import SCRIPT
-from tests.integration.test_run import (  # noqa: F401 (the fixture kills what a failed test left running)
-    Shipper,
-    Writer,
-    _no_shipper_outlives_its_test,
-    generated_lines,
-    indexed,
-    wait_for,
-)
+from tests.integration.runner import Shipper, Writer, generated_lines, indexed, wait_for
 
 
 def cluster_script(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -132,7 +132,7 @@ def test_snapshot_into_elasticsearch_with_its_types(postfix: PostfixInstance, es
 
 def test_shipper_run_snapshots_the_queue_periodically(postfix: PostfixInstance, es: Any, es_url: str, namespace: str,
                                                       tmp_path: Path):  # fmt: skip
-    from tests.integration.test_run import Shipper
+    from tests.integration.runner import Shipper
 
     ns = namespace + "run"
     queue_input = {"enabled": True, "interval": "1s", "mta": "postfix", "mta_config": str(postfix.conf)}

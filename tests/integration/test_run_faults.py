@@ -14,14 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.integration.proxy import CuttableProxy
-from tests.integration.test_run import (  # noqa: F401 (the fixture kills what a failed test left running)
-    Shipper,
-    Writer,
-    _no_shipper_outlives_its_test,
-    generated_lines,
-    indexed,
-    wait_for,
-)
+from tests.integration.runner import Shipper, Writer, generated_lines, indexed, wait_for
 
 
 @pytest.fixture

@@ -192,8 +192,11 @@ class EsConnection(BaseModel):
         options: dict[str, Any] = {
             "request_timeout": self.request_timeout,
             "verify_certs": self.verify_certs,
-            # retries are ours (bounded by time, with backoff, resuming a batch): the transport only tries once
-            "max_retries": 0,
+            # Retries are ours (bounded by time, with backoff, resuming a batch). The transport only moves a
+            # request whose connection failed on to another node of the list: a node that is down must not
+            # fail a request another node could take (an ingest's last refresh once did just that).
+            "max_retries": max(0, len(self.hosts) - 1),
+            "retry_on_status": (),
             "retry_on_timeout": False,
         }
         if self.hosts:

@@ -115,3 +115,10 @@ def test_passwords_that_break_url_syntax_are_still_redacted(url, hidden):
     with pytest.raises(ConnectionSettingsError) as caught:  # a second method beside the URL's, or a bad URL
         EsConnection.from_options([url], environ={"ES_API_KEY": "k"})
     assert hidden not in str(caught.value)
+
+
+def test_a_request_moves_to_another_node_only_on_a_connection_failure():
+    one = EsConnection.from_options(["http://a:9200"], environ={}).client_options()
+    three = EsConnection.from_options(["http://a:9200", "http://b:9200", "http://c:9200"], environ={}).client_options()
+    assert one["max_retries"] == 0 and three["max_retries"] == 2
+    assert three["retry_on_status"] == () and three["retry_on_timeout"] is False  # 429s and timeouts stay ours

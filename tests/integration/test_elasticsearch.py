@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
+from shipper.elastic.connection import EsConnection
 from shipper.elastic.templates import LifecycleAges
 from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, Pending
 from shipper.parse.parser import Parser
@@ -423,3 +424,16 @@ def test_ingest_of_a_directory_skips_planted_symbolic_links(es: Any, es_url: str
     status, summary, _ = shipper("ingest", str(logs / "current.log"), "--es", es_url, "--namespace", link_ns,
                                  "--json", "--no-transactions")  # fmt: skip
     assert status == 0 and summary["lines_read"] == 1
+
+
+def test_a_node_that_is_down_does_not_fail_a_request_another_node_can_take(es_url: str):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    client = EsConnection.from_options([down, es_url], environ={}).client()
+    for _ in range(6):  # whichever node the pool picks first
+        assert client.cluster.health()["status"] in ("green", "yellow")
+    status, _, stderr = shipper("setup", "--check", "--es", down, "--es", es_url)
+    assert status in (0, 1) and "cannot use Elasticsearch" not in stderr

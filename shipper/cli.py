@@ -176,17 +176,19 @@ def parse(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
+NO_SUCH_FILE = "no such file"
+IS_A_DIRECTORY = "is a directory (name the files, e.g. dir/*.log)"
+
+
 def _input_problem(path: Path) -> str | None:
     """Why `path` cannot be read as a log file, or None. (Path.exists and is_file raise on EACCES.)"""
     try:
         st = path.stat()
     except FileNotFoundError:
-        return "no such file"
+        return NO_SUCH_FILE
     except OSError as exc:
         return f"cannot read ({exc.strerror or exc})"
-    if stat.S_ISDIR(st.st_mode):
-        return "is a directory (name the files, e.g. dir/*.log)"
-    return None
+    return IS_A_DIRECTORY if stat.S_ISDIR(st.st_mode) else None
 
 
 class _ByteProgress:
@@ -504,11 +506,11 @@ def _expand(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path]
             continue
         named = not glob.has_magic(arg)
         problem = _input_problem(Path(arg)) if named else None
-        if named and (problem is None or problem.startswith("cannot read")):
-            found.append(Path(arg))  # an unreadable one is reported by name when it is opened
-            continue
-        if named and problem == "no such file":
+        if named and problem == NO_SUCH_FILE:
             missing.append(arg)
+            continue
+        if named and problem != IS_A_DIRECTORY:  # an unreadable one is reported by name when it is opened
+            found.append(Path(arg))
             continue
         matches = [arg] if named else sorted(glob.glob(arg, recursive=True))
         candidates: list[Path] = []

@@ -184,7 +184,6 @@ class Correlator:
         self.by_activity: list[tuple[float, int, Transaction]] = []  # (last line's epoch, sequence, tx)
         self.sequence = 0
         self.evicted = 0
-        self.latest_epoch = float("-inf")
         self.latest = ""
         self.instances: set[tuple[str, str]] = set()  # (host, MTA instance) seen, for `_hop`
         self.deliveries: dict[tuple[str, Any], tuple[str, Any]] = {}  # (host, delivery number) -> (queue ID, rcpt)
@@ -210,7 +209,6 @@ class Correlator:
             return []
         if stamp > self.latest:
             self.latest = stamp
-            self.latest_epoch = _epoch(stamp)
         host = (event.get("host") or {}).get("hostname") or ""
         if role == "hop":  # another program's word on an MTA's message (a content filter's queued_as)
             self._hop(host, qid, _get(event, "mail.queued_as"), stamp)
@@ -231,9 +229,7 @@ class Correlator:
                 self._link(tx, key)
             else:
                 tx = self._new(host, instance, meta["dataset"], qid, stamp)
-        if stamp > tx.end:
-            tx.end = stamp
-            self._touch(tx)
+        self._advance(tx, stamp)
         tx.start = min(tx.start, stamp)
         self.current, self.current_role = tx, role
         done = self._apply(tx, role, event, spec, key)
@@ -245,6 +241,11 @@ class Correlator:
         self.live[id(tx)] = tx
         self._touch(tx)
         return tx
+
+    def _advance(self, tx: Transaction, stamp: str) -> None:
+        if stamp > tx.end:
+            tx.end = stamp
+            self._touch(tx)
 
     def _touch(self, tx: Transaction) -> None:
         """`tx.end` moved: its place by activity moves with it (the old entry is left to be skipped)."""
@@ -321,9 +322,7 @@ class Correlator:
         for h, instance in self.instances:
             tx = self.open.get((h, instance, qid)) if h == host else None
             if tx is not None:
-                if stamp > tx.end:
-                    tx.end = stamp
-                    self._touch(tx)
+                self._advance(tx, stamp)
                 self._link(tx, (host, instance, queued_as))
                 return
 
@@ -416,14 +415,13 @@ class Correlator:
         self.live.pop(id(tx), None)
         return [tx]
 
-    def evict(self, now: float | None = None) -> list[Transaction]:
-        """Transactions not seen for `ttl` seconds of log time before `now` (the line being read; by default
-        the latest line), then the least recently active past `max_open`: each found at the top of the
-        heap. Measured from the line being read, not the latest ever seen: inputs given out of time order
-        (`ingest samples/`, last year's rotation after this week's) must not give up every message of the
-        older file at its first line."""
+    def evict(self, now: float) -> list[Transaction]:
+        """Transactions not seen for `ttl` seconds of log time before `now` (the line being read), then the
+        least recently active past `max_open`: each found at the top of the heap. Measured from the line
+        being read, not the latest ever seen: inputs given out of time order (`ingest samples/`, last year's
+        rotation after this week's) must not give up every message of the older file at its first line."""
         out: list[Transaction] = []
-        heap, cutoff = self.by_activity, (self.latest_epoch if now is None else now) - self.ttl
+        heap, cutoff = self.by_activity, now - self.ttl
         while heap:
             epoch, _, tx = heap[0]
             if self.live.get(id(tx)) is not tx or _epoch(tx.end) != epoch:
@@ -452,8 +450,6 @@ class Correlator:
             self.live[id(tx)] = tx
             self._touch(tx)
             count += 1
-        if self.latest:
-            self.latest_epoch = _epoch(self.latest)
         return count
 
     def finish(self) -> Iterator[Transaction]:

@@ -41,7 +41,6 @@ class _Entries:
         self.messages = Listing()
         self.current: QueuedMessage | None = None
         self.skipping = False
-        self.bad_lines = 0
 
     def add(self, message: QueuedMessage) -> None:
         self.messages.append(message)
@@ -53,7 +52,11 @@ class _Entries:
     def skip(self, n: int, line: str, why: str) -> None:
         self.messages.skipped.append(f"{self.tool} output, line {n}: {why}, got {line[:100]!r}: entry skipped")
         self.current, self.skipping = None, True
-        self.bad_lines += 1
+
+    def unreadable(self, n: int, line: str, why: str) -> None:
+        """A line no pattern took: part of the entry being skipped when indented, else an entry of its own."""
+        if not (self.skipping and line[:1].isspace()):
+            self.skip(n, line, why)
 
     def result(self) -> Listing:
         """Nothing read and something refused: not this tool's output at all (another MTA's, garbage)."""
@@ -157,7 +160,7 @@ def postfix_text(text: str, now: datetime) -> Listing:
     if footer is None:
         raise QueueError(f"postqueue -p output ends without its '-- N Kbytes in M Requests.' line: truncated? "
                          f"({len(out)} entries read)")  # fmt: skip
-    if int(footer["count"]) != len(out) + entries.bad_lines:
+    if int(footer["count"]) != len(out) + len(out.skipped):
         raise QueueError(f"postqueue -p output lists {len(out)} entries but its footer says {footer['count']}")
     return out
 
@@ -194,8 +197,8 @@ def exim_bp(text: str, now: datetime) -> Listing:
             ))  # fmt: skip
         elif entries.current is not None and (r := _EXIM_RCPT.fullmatch(line)) is not None:
             entries.current.recipients.append(QueuedRecipient(address=r["address"], delivered=bool(r["done"])))
-        elif not (entries.skipping and line[:1].isspace()):  # a skipped entry's recipients go with it
-            entries.skip(n, line, "expected a message or a recipient")
+        else:
+            entries.unreadable(n, line, "expected a message or a recipient")
     return entries.result()
 
 
@@ -239,8 +242,8 @@ def sendmail_mailq(text: str, now: datetime) -> Listing:
         elif entries.current is not None and line[:1].isspace():
             address = stripped[1:-1] if stripped.startswith("<") and stripped.endswith(">") else stripped
             entries.current.recipients.append(QueuedRecipient(address=address, reason=reason))
-        elif not (entries.skipping and line[:1].isspace()):
-            entries.skip(n, line, "not an entry of Sendmail's queue listing")
+        else:
+            entries.unreadable(n, line, "not an entry of Sendmail's queue listing")
     if not seen_queue:
         raise QueueError("not Sendmail's mailq output: no '/var/spool/mqueue (N requests)' or 'is empty' header")
     return entries.result()
@@ -272,8 +275,8 @@ def qmail_qread(text: str, now: datetime) -> Listing:
             ))  # fmt: skip
         elif entries.current is not None and (r := _QM_RCPT.fullmatch(line)) is not None:
             entries.current.recipients.append(QueuedRecipient(address=r["address"], delivered=bool(r["done"])))
-        elif not (entries.skipping and line[:1].isspace()):
-            entries.skip(n, line, "expected a message or a recipient")
+        else:
+            entries.unreadable(n, line, "expected a message or a recipient")
     return entries.result()
 
 

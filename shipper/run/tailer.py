@@ -459,7 +459,8 @@ class Tailer:
             try:
                 lines = reader.read(budget)
             except COMPRESSED_ERRORS as exc:
-                lines = self._compressed_failed(reader, exc)
+                self._compressed_failed(reader, exc)
+                lines = []
             if lines:
                 yield reader, lines
             if reader.eof:
@@ -467,7 +468,7 @@ class Tailer:
                 self.compressed.remove(reader)
                 reader.state.drained(reader.position)
 
-    def _compressed_failed(self, reader: CompressedReader, exc: BaseException) -> list[Line]:
+    def _compressed_failed(self, reader: CompressedReader, exc: BaseException) -> None:
         """A compressed file that ends early or is corrupt. A young one may still be being written: it is
         closed without being marked read, and considered again (from its confirmed offset) at a later scan.
         An old one is read as far as it goes."""
@@ -480,11 +481,10 @@ class Tailer:
             reader.close()
             self.compressed.remove(reader)
             self.seen_compressed = {m for m in self.seen_compressed if m[:2] != (st.st_dev, st.st_ino)}
-            return []
+            return
         self.events.warn(f"{reader.path}: compressed data ends early or is corrupt after {reader.position} bytes "
                          f"({exc}); the lines before were read")  # fmt: skip
         reader.eof = True
-        return []
 
     @staticmethod
     def _rotated(harvester: Harvester) -> bool:

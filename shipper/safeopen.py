@@ -15,7 +15,7 @@ import os
 import stat
 from typing import BinaryIO
 
-from shipper.parse.reader import decompressed
+from shipper.core.compression import decompressed
 
 _FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK  # O_NONBLOCK: a FIFO never blocks the reader
 

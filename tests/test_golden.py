@@ -55,7 +55,7 @@ def test_sample_coverage_and_contract(sample):
 @pytest.mark.parametrize("sample", SAMPLE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fast_path_equals_reference_semantics(parser, sample):
     """parse_doc (generated per-rule code) and parse (generic flat path) agree on every sample line."""
-    from shipper.parse.event import nest
+    from shipper.core.event import nest
 
     for text, tags in read_lines(io.BytesIO(sample.read_bytes())):
         parsed = parser.parse(text, tags or None)

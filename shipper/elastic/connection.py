@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 
 class ConnectionSettingsError(ValueError):
@@ -92,19 +93,23 @@ def read_secret(path: Path, what: str) -> SecretStr:
     return SecretStr(value)
 
 
-class EsConnection(BaseModel):
+class EsSettings(BaseModel):
+    """How to reach Elasticsearch, as the CLI options and the config's `output:` give it: secrets by file or
+    environment only. `connection()` resolves the secrets; `client()` builds the client. Every command and
+    the service build their client here, so an option added once works everywhere."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     hosts: list[str] = []
     cloud_id: str | None = None
     username: str | None = None
-    password: SecretStr | None = None
-    api_key: SecretStr | None = None
-    bearer_token: SecretStr | None = None
+    password_file: Path | None = None
+    api_key_file: Path | None = None
+    bearer_token_file: Path | None = None
     ca_file: Path | None = None
     fingerprint: str | None = None
     verify_certs: bool = True
-    request_timeout: float = 60.0
+    request_timeout: float = Field(60.0, gt=0)
 
     @field_validator("hosts")
     @classmethod
@@ -124,6 +129,57 @@ class EsConnection(BaseModel):
     def _check_fingerprint(cls, value: str | None) -> str | None:
         return None if value is None else check_fingerprint(value)
 
+    @classmethod
+    def build(cls, **values: Any) -> EsSettings:
+        """From the command line: a problem is one ConnectionSettingsError naming it."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ConnectionSettingsError(_messages(exc)) from None
+
+    @property
+    def configured(self) -> bool:
+        """Whether a cluster was given (hosts or a Cloud ID, here or in the environment)."""
+        return bool(self.hosts or self.cloud_id or os.environ.get("ES_CLOUD_ID"))
+
+    def connection(self, environ: Mapping[str, str] | None = None) -> EsConnection:
+        """The settings with their secrets read (files first, then ES_PASSWORD, ES_API_KEY, ES_BEARER_TOKEN)."""
+        env = os.environ if environ is None else environ
+        password = (
+            read_secret(self.password_file, "password") if self.password_file else _env_secret(env, "ES_PASSWORD")
+        )
+        api_key = read_secret(self.api_key_file, "API key") if self.api_key_file else _env_secret(env, "ES_API_KEY")
+        token = (
+            read_secret(self.bearer_token_file, "bearer token") if self.bearer_token_file
+            else _env_secret(env, "ES_BEARER_TOKEN")
+        )  # fmt: skip
+        try:
+            return EsConnection(
+                hosts=self.hosts, cloud_id=self.cloud_id or env.get("ES_CLOUD_ID") or None,
+                username=self.username or env.get("ES_USERNAME") or None, password=password, api_key=api_key,
+                bearer_token=token, ca_file=self.ca_file, fingerprint=self.fingerprint,
+                verify_certs=self.verify_certs, request_timeout=self.request_timeout,
+            )  # fmt: skip
+        except ValidationError as exc:
+            raise ConnectionSettingsError(_messages(exc)) from None
+
+
+class EsConnection(BaseModel):
+    """EsSettings with the secrets read: what a client is built from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hosts: list[str] = []
+    cloud_id: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    ca_file: Path | None = None
+    fingerprint: str | None = None
+    verify_certs: bool = True
+    request_timeout: float = 60.0
+
     @model_validator(mode="after")
     def _check_auth(self) -> EsConnection:
         if not self.hosts and not self.cloud_id:
@@ -140,48 +196,6 @@ class EsConnection(BaseModel):
         if self.ca_file is not None and not self.ca_file.is_file():
             raise ValueError(f"CA file {self.ca_file} does not exist")
         return self
-
-    @classmethod
-    def from_options(
-        cls,
-        hosts: list[str],
-        cloud_id: str | None = None,
-        username: str | None = None,
-        password_file: Path | None = None,
-        api_key_file: Path | None = None,
-        bearer_token_file: Path | None = None,
-        ca_file: Path | None = None,
-        fingerprint: str | None = None,
-        insecure: bool = False,
-        environ: dict[str, str] | None = None,
-        request_timeout: float = 60.0,
-    ) -> EsConnection:
-        env = os.environ if environ is None else environ
-        password = read_secret(password_file, "password") if password_file else _env_secret(env, "ES_PASSWORD")
-        api_key = read_secret(api_key_file, "API key") if api_key_file else _env_secret(env, "ES_API_KEY")
-        token = (
-            read_secret(bearer_token_file, "bearer token") if bearer_token_file else _env_secret(env, "ES_BEARER_TOKEN")
-        )
-        try:
-            return cls(
-                hosts=hosts,
-                cloud_id=cloud_id or env.get("ES_CLOUD_ID") or None,
-                username=username or env.get("ES_USERNAME") or None,
-                password=password,
-                api_key=api_key,
-                bearer_token=token,
-                ca_file=ca_file,
-                fingerprint=fingerprint,
-                verify_certs=not insecure,
-                request_timeout=request_timeout,
-            )
-        except ValueError as exc:  # pydantic's ValidationError: keep its message, lose the noise
-            errors = getattr(exc, "errors", None)
-            if callable(errors):
-                raise ConnectionSettingsError(
-                    "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in errors())
-                ) from None
-            raise ConnectionSettingsError(str(exc)) from None
 
     def describe(self) -> str:
         """Where we connect, without secrets."""
@@ -224,6 +238,11 @@ class EsConnection(BaseModel):
         if not self.verify_certs:
             warnings.warn("TLS certificate verification is OFF (--insecure)", stacklevel=2)
         return Elasticsearch(serializer=OrjsonSerializer(), **self.client_options())
+
+
+def _messages(exc: ValidationError) -> str:
+    """pydantic's messages without its noise."""
+    return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
 
 
 def _env_secret(env: Any, name: str) -> SecretStr | None:

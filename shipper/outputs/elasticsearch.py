@@ -18,14 +18,15 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from queue import Empty, Full, Queue
 from typing import Any
 
 import orjson
 
+from shipper.core.timefmt import now_iso
 from shipper.elastic.connection import describe_error
+from shipper.outputs.base import Ack, Interrupted, OutputStats, Record
 
 DEADLETTER_DATASET = "mail.deadletter"
 
@@ -38,35 +39,6 @@ class BulkSettings:
     max_backoff: float = 30.0
     retry_for: float | None = 600.0  # None: forever (a long-running shipper)
     queue_batches: int = 4  # batches waiting for the sender: bounds memory, pushes back on the reader
-
-
-@dataclass(slots=True)
-class Pending:
-    """One event on its way: target, id, serialized source, and a token the caller gets back on ack."""
-
-    index: str
-    id: str
-    source: bytes
-    token: Any = None
-    op: str = "create"  # "index" for documents that are replaced as they change (message transactions)
-
-
-class Interrupted(Exception):
-    """Shutting down: the output stopped waiting (for the cluster, or for room in its queue)."""
-
-
-@dataclass
-class BulkStats:
-    indexed: int = 0
-    already_present: int = 0
-    dead_lettered: int = 0
-    failed: int = 0
-    retries: int = 0
-    errors: list[str] = field(default_factory=list)  # first few distinct problems, for the summary
-
-    def note(self, message: str) -> None:
-        if len(self.errors) < 10 and message not in self.errors:
-            self.errors.append(message)
 
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -88,7 +60,7 @@ class BulkWriter:
         self.settings = settings
         self.deadletter_index = f"logs-{DEADLETTER_DATASET}-{namespace}"
         self.namespace = namespace
-        self.stats = BulkStats()
+        self.stats = OutputStats()
         self.abort = threading.Event()  # set to give up waiting for the cluster (shutdown)
         self.sleep = sleep if sleep is not time.sleep else self._sleep
         self.on_retry = on_retry
@@ -97,7 +69,7 @@ class BulkWriter:
         if self.abort.wait(seconds):
             raise Interrupted("shutting down while Elasticsearch was being retried")
 
-    def write(self, batch: list[Pending]) -> None:
+    def write(self, batch: list[Record]) -> None:
         """Give every event in the batch a final outcome (see module doc)."""
         refused = self._send(batch, allow_deadletter=True)
         if refused:
@@ -106,19 +78,19 @@ class BulkWriter:
                 self.stats.failed += 1
                 self.stats.note(f"dead letter refused too ({status}): {_error_text(error)}")
 
-    def _send(self, batch: list[Pending], allow_deadletter: bool) -> list[tuple[Pending, int, Any]]:
+    def _send(self, batch: list[Record], allow_deadletter: bool) -> list[tuple[Record, int, Any]]:
         """Send until each event is indexed, present, or refused for good; return the refused ones."""
         from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, helpers
 
         primary = int(allow_deadletter)  # dead letters are not counted as indexed events
         by_id = {event.id: event for event in batch}
         todo = batch
-        refused: list[tuple[Pending, int, Any]] = []
+        refused: list[tuple[Record, int, Any]] = []
         backoff = self.settings.initial_backoff
         last_progress = time.monotonic()
         while todo:
             done: set[str] = set()
-            retry_later: list[Pending] = []
+            retry_later: list[Record] = []
             try:
                 for _ok, item in helpers.streaming_bulk(
                     self.client,
@@ -177,10 +149,10 @@ class BulkWriter:
             self.stats.dead_lettered += len(refused)
         return refused
 
-    def _dead_letter(self, event: Pending, status: int, error: Any) -> Pending:
+    def _dead_letter(self, event: Record, status: int, error: Any) -> Record:
         original = orjson.loads(event.source)
         doc: dict[str, Any] = {
-            "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "@timestamp": now_iso(),
             "message": original.get("message") if isinstance(original.get("message"), str) else None,
             "event": {
                 "original": event.source.decode("utf-8"),
@@ -199,10 +171,10 @@ class BulkWriter:
             doc.setdefault("log", {})["offset"] = log["offset"]
         if doc["message"] is None:
             del doc["message"]
-        return Pending(self.deadletter_index, event.id, orjson.dumps(doc))
+        return Record(self.deadletter_index, event.id, orjson.dumps(doc))
 
 
-def _bulk_lines(events: list[Pending]) -> Iterator[tuple[bytes, bytes]]:
+def _bulk_lines(events: list[Record]) -> Iterator[tuple[bytes, bytes]]:
     """(action line, source), both serialized already: the helper passes bytes through untouched, which
     saves its per-event dict copy and key scan."""
     dumps = orjson.dumps
@@ -214,7 +186,7 @@ def _already_expanded(action: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     return action
 
 
-def _unsettled(todo: list[Pending], done: set[str], retry_later: list[Pending]) -> list[Pending]:
+def _unsettled(todo: list[Record], done: set[str], retry_later: list[Record]) -> list[Record]:
     """After a failed request: everything without an outcome yet. Events the cluster created before the
     failure, whose success we never heard of, are sent again and come back as already present."""
     again = {event.id for event in retry_later}
@@ -235,29 +207,28 @@ def _error_text(error: Any) -> str:
     return str(error)
 
 
-Ack = Callable[[list[Pending]], None]
-
-
 class ElasticsearchOutput:
     """Batches events by count and bytes and writes them on a sender thread through a bounded queue,
     so reading and parsing overlap with Elasticsearch's work and a slow cluster slows the reader down.
     `ack(batch)` runs on the sender thread once the batch has its final outcome, in batch order."""
 
+    replaces_documents = True
+
     def __init__(self, writer: BulkWriter, ack: Ack = lambda batch: None) -> None:
         self.writer = writer
         self.settings = writer.settings
         self.ack = ack
-        self.batch: list[Pending] = []
+        self.batch: list[Record] = []
         self.batch_bytes = 0
         self.batch_started = 0.0
         self.interrupt = threading.Event()  # set to stop waiting for room in the queue (shutdown)
         self.closing = threading.Event()  # no more batches: the sender ends once the queue is empty
-        self.queue: Queue[list[Pending]] = Queue(maxsize=self.settings.queue_batches)
+        self.queue: Queue[list[Record]] = Queue(maxsize=self.settings.queue_batches)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="es-bulk", daemon=True)
         self.thread.start()
 
-    def add(self, event: Pending) -> None:
+    def add(self, event: Record) -> None:
         size = len(event.source) + len(event.id) + len(event.index) + 60
         if self.batch and (
             len(self.batch) >= self.settings.max_docs or self.batch_bytes + size > self.settings.max_bytes
@@ -268,7 +239,7 @@ class ElasticsearchOutput:
         self.batch.append(event)
         self.batch_bytes += size
 
-    def add_many(self, events: Iterable[Pending]) -> None:
+    def add_many(self, events: Iterable[Record]) -> None:
         for event in events:
             self.add(event)
 
@@ -288,7 +259,7 @@ class ElasticsearchOutput:
         self.batch, self.batch_bytes = [], 0
 
     @property
-    def stats(self) -> BulkStats:
+    def stats(self) -> OutputStats:
         return self.writer.stats
 
     def give_up(self) -> None:
@@ -302,7 +273,7 @@ class ElasticsearchOutput:
     def depth(self) -> int:
         return self.queue.qsize() + (1 if self.batch else 0)
 
-    def close(self, timeout: float | None = None) -> BulkStats:
+    def close(self, timeout: float | None = None) -> OutputStats:
         """Send what is left and wait for every batch's outcome (at most `timeout` seconds: then stop
         retrying and return; what was not acknowledged is read again next time)."""
         with contextlib.suppress(Interrupted):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from shipper.parse.event import nest
+from shipper.core.event import nest
 from shipper.parse.packs import Example, Pack, Rule, load_packs
 from shipper.parse.parser import Parser
 from shipper.schema.contract import contract_errors

@@ -16,8 +16,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from shipper.parse.reader import decode_line
-
 
 def _seconds(value: object) -> object:
     if isinstance(value, str) and value.endswith("s") and value[:-1].replace(".", "", 1).isdigit():
@@ -59,13 +57,15 @@ class Grouper:
     offset: int = 0
     end: int = 0
     size: int = 0
+    cut: bool = False  # a line of the pending event was cut at the line limit
     last_line_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.start = re.compile(self.spec.start.encode())
 
-    def feed(self, offset: int, end: int, raw: bytes) -> list[Grouped]:
-        """The events this line completes (the previous one when it starts a new event)."""
+    def feed(self, offset: int, end: int, raw: bytes, truncated: bool = False) -> list[Grouped]:
+        """The events this line completes (the previous one when it starts a new event); a `truncated` line
+        (cut at the line limit) marks its event cut."""
         out: list[Grouped] = []
         starts = self.start.match(raw) is not None
         if self.pending and (starts or len(self.pending) >= self.spec.max_lines
@@ -75,6 +75,7 @@ class Grouper:
             self.offset = offset
             self.size = -1
         self.pending.append(raw)
+        self.cut = self.cut or truncated
         self.size += len(raw) + 1
         self.end = end
         self.last_line_at = time.monotonic()
@@ -87,8 +88,8 @@ class Grouper:
         return []
 
     def _emit(self, cut: bool) -> Grouped:
-        event = Grouped(self.offset, self.end, b"\n".join(self.pending), len(self.pending), cut)
-        self.pending, self.size = [], 0
+        event = Grouped(self.offset, self.end, b"\n".join(self.pending), len(self.pending), cut or self.cut)
+        self.pending, self.size, self.cut = [], 0, False
         return event
 
 
@@ -98,20 +99,6 @@ def group_tags(cut: bool, lines: int) -> list[str]:
     if lines > 1:
         tags.append("multiline")
     return tags
-
-
-def group_block(block: bytes, spec: MultilineSpec) -> list[tuple[str, list[str]]]:
-    """(text, tags) of each event in a block of whole events (see `event_boundary`)."""
-    grouper = Grouper(spec)
-    raws = block.split(b"\n")
-    if raws and raws[-1] == b"":
-        raws.pop()
-    groups = [g for raw in raws for g in grouper.feed(0, 0, raw)] + grouper.flush(force=True)
-    out = []
-    for group in groups:
-        tags = group_tags(group.cut, group.lines)
-        out.append((decode_line(group.raw, tags), tags))
-    return out
 
 
 def event_boundary(block: bytes, spec: MultilineSpec) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shipper.parse.event import nest
+from shipper.core.event import nest
 from shipper.queue.model import QueuedMessage
 from shipper.queue.mta import Mta, executable
 

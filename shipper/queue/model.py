@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipper.enrich.reasons import classify
+from shipper.parse.reasons import classify
 
 
 class QueueError(ValueError):

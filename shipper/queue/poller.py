@@ -11,7 +11,7 @@ from datetime import datetime
 
 import orjson
 
-from shipper.outputs.elasticsearch import Pending
+from shipper.outputs.base import Record
 from shipper.queue.model import QueueError
 from shipper.queue.mta import choose, read_live
 from shipper.queue.snapshot import snapshot_docs
@@ -23,7 +23,7 @@ class QueuePoller:
         self.mta, self.mta_config, self.interval = mta, mta_config, interval
         self.index = f"metrics-mail.queue-{namespace}"
         self.namespace, self.host, self.log = namespace, host, log
-        self.ready: queue.Queue[list[Pending]] = queue.Queue(maxsize=2)  # at most two snapshots waiting
+        self.ready: queue.Queue[list[Record]] = queue.Queue(maxsize=2)  # at most two snapshots waiting
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="queue-input", daemon=True)
         self.failing = False
@@ -35,9 +35,9 @@ class QueuePoller:
     def stop(self) -> None:
         self.stopping.set()
 
-    def take(self) -> list[Pending]:
+    def take(self) -> list[Record]:
         """The documents of the snapshots taken since the last call."""
-        out: list[Pending] = []
+        out: list[Record] = []
         while True:
             try:
                 out += self.ready.get_nowait()
@@ -67,7 +67,7 @@ class QueuePoller:
         for problem in sorted(skipped - self.skipped):  # each unreadable entry said once, not every interval
             self.log(f"warning: queue input: {problem}")
         self.skipped = skipped
-        batch = [Pending(self.index, uuid.uuid4().hex, orjson.dumps(d)) for d in docs]
+        batch = [Record(self.index, uuid.uuid4().hex, orjson.dumps(d)) for d in docs]
         try:
             self.ready.put(batch, timeout=self.interval)
         except queue.Full:

@@ -10,34 +10,21 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shipper.core.durations import Seconds
 from shipper.elastic.connection import redact
+from shipper.outputs.config import ElasticsearchOutputConfig, OutputConfig
 from shipper.yamlload import load_yaml
 
 DEFAULT_INPUTS_FILE = Path(__file__).with_name("default_inputs.yml")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 class ConfigError(ValueError):
     """A configuration problem, already phrased for the user (file, key, what was expected)."""
-
-
-def _seconds(value: Any) -> Any:
-    """`500ms`, `5s`, `2m`, `1h` or a number of seconds."""
-    if isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if not match:
-            raise ValueError(f"expected a duration such as 500ms, 5s, 2m or 1h, got {value!r}")
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    return value
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 
 
 class Strict(BaseModel):
@@ -49,56 +36,6 @@ class InputConfig(Strict):
     source: str | None = None  # the pack for every line; None: chosen by program name
     exclude: list[str] = []  # glob patterns of file names to leave alone
     follow_symlinks: bool = False  # follow links to files owned by root or the directory's owner (docs/security.md)
-
-
-class ElasticsearchOutputConfig(Strict):
-    hosts: list[str] = []
-    cloud_id: str | None = None
-    username: str | None = None
-    password_file: Path | None = None
-    api_key_file: Path | None = None
-    bearer_token_file: Path | None = None
-    ca_file: Path | None = None
-    fingerprint: str | None = None
-    verify_certs: bool = True
-    namespace: str = "default"
-    setup: bool = False  # install/update templates at start
-    batch_size: int = Field(2000, ge=1)
-    batch_mb: float = Field(8.0, gt=0)
-    request_timeout: Seconds = 60.0
-    max_backoff: Seconds = 30.0
-
-    @field_validator("namespace")
-    @classmethod
-    def _namespace(cls, value: str) -> str:
-        from shipper.ingest import check_namespace
-
-        return check_namespace(value)
-
-    @field_validator("fingerprint")
-    @classmethod
-    def _fingerprint(cls, value: str | None) -> str | None:
-        from shipper.elastic.connection import check_fingerprint
-
-        return None if value is None else check_fingerprint(value)
-
-
-class FileOutputConfig(Strict):
-    path: Path
-
-
-class OutputConfig(Strict):
-    elasticsearch: ElasticsearchOutputConfig | None = None
-    stdout: bool = False
-    file: FileOutputConfig | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> OutputConfig:
-        chosen = [name for name in ("elasticsearch", "file") if getattr(self, name) is not None]
-        chosen += ["stdout"] if self.stdout else []
-        if len(chosen) != 1:
-            raise ValueError(f"expected exactly one of elasticsearch, stdout: true, file; got {chosen or 'none'}")
-        return self
 
 
 class RegistryConfig(Strict):
@@ -113,9 +50,10 @@ class MetricsConfig(Strict):
 
 
 class TransactionsConfig(Strict):
-    """Message transactions (lines joined by queue ID) into mail-transactions-<namespace>; Elasticsearch
-    output only. An open message's document is rewritten at most every `update_interval` while it changes,
-    and once more when it closes."""
+    """Message transactions: lines joined by queue ID, delivery lines enriched with their message's sender and
+    client, and (for an output that replaces documents by id, Elasticsearch) each message's document in
+    mail-transactions-<namespace>, rewritten at most every `update_interval` while it changes and once more
+    when it closes."""
 
     enabled: bool = True
     ttl: Seconds = 6 * 86400.0  # log time without a line after which an open message is given up
@@ -167,6 +105,9 @@ class RunConfig(Strict):
 
     def effective_host_name(self) -> str:
         return self.host_name or socket.gethostname()
+
+    def namespace(self) -> str:
+        return self.output.namespace if isinstance(self.output, ElasticsearchOutputConfig) else "default"
 
 
 def _where(loc: tuple[Any, ...]) -> str:

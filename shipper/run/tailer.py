@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import fnmatch
 import glob
-import hashlib
 import lzma
 import os
 import time
@@ -25,23 +24,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from shipper.parse.reader import MAX_LINE_BYTES, compression_of, decompressed
+from shipper.core.compression import compression_of, decompressed
+from shipper.core.ids import IDENTITY_BYTES, fingerprint_of
+from shipper.pipeline.framing import READ_BYTES, Framer, Line
 from shipper.run.config import InputConfig
 from shipper.run.registry import FileState, Registry
 from shipper.safeopen import NotFollowed, open_found
 
-IDENTITY_BYTES = 1024
-READ_BYTES = 256 * 1024
 COMPRESSED_ERRORS = (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error)  # cut off or corrupt
 WRITING_GRACE = 60.0  # a compressed file this young that ends early may still be being written
-
-
-@dataclass(slots=True)
-class Line:
-    offset: int  # where the line starts
-    end: int  # where the next one starts: what the registry may advance to once this line is acked
-    raw: bytes  # without the newline
-    truncated: bool = False
 
 
 def _compressed_identity(fd: int) -> bytes:
@@ -53,33 +44,6 @@ def _compressed_identity(fd: int) -> bytes:
 def _stream_from_start(fd: int) -> BinaryIO:
     os.lseek(fd, 0, os.SEEK_SET)  # a dup read the identity: they share the position
     return decompressed(os.fdopen(fd, "rb"))
-
-
-def split_lines(buffer: bytes, start: int, skipping: bool) -> tuple[list[Line], int, bytes, bool]:
-    """The complete lines of `buffer`, which begins at file offset `start`: (lines, offset after the last
-    one, the incomplete rest, whether inside a cut line). A line longer than MAX_LINE_BYTES is cut there
-    and tagged; the rest of it, up to its newline, is dropped and never held in memory."""
-    lines: list[Line] = []
-    position = 0
-    while (newline := buffer.find(b"\n", position)) != -1:
-        raw = buffer[position:newline]
-        if skipping:
-            skipping = False  # the rest of a cut line ends here
-        else:
-            cut = len(raw) > MAX_LINE_BYTES
-            lines.append(Line(start + position, start + newline + 1, raw[:MAX_LINE_BYTES] if cut else raw, cut))
-        position = newline + 1
-    rest, offset = buffer[position:], start + position
-    if skipping:  # still inside a cut line: drop what came, keep only the offset moving
-        offset, rest = offset + len(rest), b""
-    elif len(rest) > MAX_LINE_BYTES:
-        lines.append(Line(offset, offset + len(rest), rest[:MAX_LINE_BYTES], truncated=True))
-        offset, rest, skipping = offset + len(rest), b"", True
-    return lines, offset, rest, skipping
-
-
-def fingerprint_of(identity: bytes) -> str:
-    return hashlib.blake2b(identity, digest_size=16).hexdigest() if identity else ""
 
 
 class Harvester:
@@ -94,10 +58,8 @@ class Harvester:
         self.identity: bytes | None = identity
         self.source = source
         self.registry = registry
-        self.read_offset = state.offset
-        self.pending = b""
+        self.framer = Framer(state.offset)
         self.pending_since = 0.0
-        self.skipping = False  # inside an over-long line, after its cut
         self.last_growth = time.monotonic()
         self.eof = False
         self.generation = 0  # bumped on truncation: acks for lines of an earlier generation are void
@@ -105,6 +67,21 @@ class Harvester:
     @property
     def key(self) -> tuple[int, int]:
         return self.state.device, self.state.inode
+
+    @property
+    def read_offset(self) -> int:
+        """Where the next line starts (the held partial line's offset)."""
+        return self.framer.offset
+
+    @property
+    def pending(self) -> bytes:
+        return self.framer.pending
+
+    def last_write(self) -> float:
+        return os.fstat(self.fd).st_mtime
+
+    def confirm(self, end: int) -> None:
+        self.state.confirm(end)
 
     def size(self) -> int:
         return os.fstat(self.fd).st_size
@@ -123,9 +100,8 @@ class Harvester:
         if self.state.fingerprint:
             self.registry.put(FileState(self.path, 0, 0, self.state.fingerprint, self.state.offset, self.state.size,
                                         source=self.state.source, updated=time.time()))  # fmt: skip
-        self.read_offset = 0
+        self.framer.restart(0)
         self.state.offset = 0
-        self.pending, self.skipping = b"", False
         self.generation += 1
         self.identity = None  # new content from byte 0: a new first line, a new fingerprint
 
@@ -154,14 +130,13 @@ class Harvester:
         self.eof = len(data) < budget
         if data:
             self.last_growth = now
-        lines, self.read_offset, rest, self.skipping = split_lines(self.pending + data, self.read_offset, self.skipping)
-        if rest and rest != self.pending:
-            self.pending_since = now if not self.pending else self.pending_since
-        self.pending = rest
-        if self.pending and self.eof and (final or now - self.pending_since >= partial_timeout):
-            lines.append(Line(self.read_offset, self.read_offset + len(self.pending), self.pending))
-            self.read_offset += len(self.pending)
-            self.pending = b""
+        held = self.framer.pending
+        lines = [line for block in self.framer.feed(data) for line in block.lines()]
+        rest = self.framer.pending
+        if rest and rest != held:
+            self.pending_since = now if not held else self.pending_since
+        if rest and self.eof and (final or now - self.pending_since >= partial_timeout):
+            lines += [line for block in self.framer.finish() for line in block.lines()]
         return lines
 
     def close(self) -> None:
@@ -177,31 +152,37 @@ class CompressedReader:
         self.state = state
         self.identity = identity
         self.source = source
-        self.position = 0
-        self.pending = b""
-        self.skipping = False
         self.eof = False
         self.generation = 0
-        skip = state.offset
+        try:
+            self.mtime = os.fstat(stream.fileno()).st_mtime  # the rotation's date: its reference date
+        except (OSError, AttributeError, ValueError):
+            self.mtime = time.time()
+        position, skip = 0, state.offset
         while skip > 0:
             chunk = stream.read(min(skip, READ_BYTES))
             if not chunk:
                 break
             skip -= len(chunk)
-            self.position += len(chunk)
+            position += len(chunk)
+        self.framer = Framer(position)
+
+    @property
+    def position(self) -> int:
+        return self.framer.offset
+
+    def last_write(self) -> float:
+        return self.mtime
+
+    def confirm(self, end: int) -> None:
+        self.state.confirm(end)
 
     def read(self, budget: int) -> list[Line]:
         data = self.stream.read(budget)
         if not data:
             self.eof = True
-            lines = [Line(self.position, self.position + len(self.pending), self.pending)] if self.pending else []
-            self.position += len(self.pending)
-            self.pending = b""
-            return lines
-        lines, self.position, self.pending, self.skipping = split_lines(
-            self.pending + data, self.position, self.skipping
-        )
-        return lines
+            return [line for block in self.framer.finish() for line in block.lines()]
+        return [line for block in self.framer.feed(data) for line in block.lines()]
 
     def close(self) -> None:
         self.stream.close()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 
-from shipper.parse.event import flatten
+from shipper.core.event import flatten
 from shipper.schema.fields import load_fields
 
 

@@ -178,7 +178,7 @@ def test_a_flood_of_unfinished_sessions_costs_the_same_per_line(monkeypatch):
 
 
 def test_documents_fit_the_transaction_mappings(transactions):
-    from shipper.parse.event import flatten
+    from shipper.core.event import flatten
     from shipper.schema.mappings import transaction_fields
 
     fields = transaction_fields()

@@ -78,7 +78,7 @@ def sample_events() -> list[dict[str, Any]]:
     """The events the samples give, parsed and enriched here as ingest does (delivery lines carry their
     message's sender, client, ...): the oracle the cluster's answers are checked against."""
     from shipper.enrich.correlate import Correlator
-    from shipper.parse.event import flatten
+    from shipper.core.event import flatten
     from shipper.parse.packs import load_packs
 
     parser = Parser(timezone="UTC", reference=REFERENCE)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import orjson
 
-from shipper.parse.event import flatten, nest
+from shipper.core.event import flatten, nest
 
 
 def test_nest_and_flatten_round_trip():

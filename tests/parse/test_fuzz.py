@@ -8,7 +8,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shipper.parse.event import nest
+from shipper.core.event import nest
 from shipper.parse.reader import read_lines
 from shipper.schema.contract import contract_errors
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.enrich.reasons import classify
+from shipper.parse.reasons import classify
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,9 @@ from cluster import ROOT, es_url  # bench/cluster.py (the script's own directory
 
 def prebuilt_actions(log: Path, namespace: str) -> list[dict]:
     """The documents shipper would send, built outside the timed part: what helpers.bulk gets."""
-    from shipper.ingest import ingest_inputs
-    from shipper.parse.batch import ParseOptions
-    from shipper.parse.reader import open_inputs
+    from shipper.pipeline.emit import ParseSettings
+    from shipper.pipeline.ingest import ingest_inputs
+    from shipper.pipeline.inputs import open_inputs
 
     class Collect:
         def __init__(self) -> None:
@@ -40,12 +40,12 @@ def prebuilt_actions(log: Path, namespace: str) -> list[dict]:
             self.events.append(event)
 
         def close(self):
-            from shipper.outputs.elasticsearch import BulkStats
+            from shipper.outputs.base import OutputStats
 
-            return BulkStats()
+            return OutputStats()
 
     sink = Collect()
-    ingest_inputs(open_inputs([log]), ParseOptions(timezone="UTC"), namespace, sink, correlate=False)  # type: ignore[arg-type]
+    ingest_inputs(open_inputs([log]), ParseSettings(timezone="UTC"), namespace, sink, correlate=False)  # type: ignore[arg-type]
     return [
         {"_op_type": "create", "_index": e.index, "_id": e.id, "_source": orjson.loads(e.source)} for e in sink.events
     ]

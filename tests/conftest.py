@@ -36,3 +36,11 @@ def require_real(what: str, why_not: str | None, switch: str) -> None:
     if os.environ.get(switch) == "1":
         pytest.fail(f"a real {what} is required here ({switch}=1) but {why_not}")
     pytest.skip(f"real {what}: {why_not}")
+
+
+def es_connection(hosts: list[str] | None = None, *, environ: dict[str, str] | None = None, insecure: bool = False,
+                  **options: object):  # fmt: skip
+    """A resolved connection built the one way the commands and the service build theirs (EsSettings)."""
+    from shipper.elastic.connection import EsSettings
+
+    return EsSettings.build(hosts=hosts or [], verify_certs=not insecure, **options).connection(environ or {})

@@ -10,9 +10,10 @@ import io
 import orjson
 import pytest
 
-from shipper.parse.batch import ParseOptions, parse_inputs
-from shipper.parse.reader import read_lines
 from shipper.parse.stats import Coverage
+from shipper.pipeline.emit import ParseSettings
+from shipper.pipeline.framing import read_lines
+from shipper.pipeline.parallel import parse_inputs
 from shipper.schema.contract import contract_errors
 from tests.conftest import GOLDEN, REFERENCE, SAMPLES
 
@@ -23,7 +24,7 @@ def parse_sample(path) -> tuple[bytes, Coverage]:
     """As `shipper parse` does it: the file's name may pick the pack and join its multi-line entries."""
     sink, coverage = io.BytesIO(), Coverage()
     with path.open("rb") as stream:
-        for block in parse_inputs(iter([(path, stream)]), ParseOptions(timezone="UTC", reference=REFERENCE), sink):
+        for block in parse_inputs(iter([(path, stream)]), ParseSettings(timezone="UTC", reference=REFERENCE), sink):
             coverage.merge(block)
     return sink.getvalue(), coverage
 

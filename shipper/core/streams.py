@@ -10,7 +10,7 @@ def check_namespace(namespace: str) -> str:
     bad = sorted(set(namespace) & NAMESPACE_FORBIDDEN)
     if not namespace or namespace != namespace.lower() or bad or len(namespace.encode()) > 100:
         raise ValueError(
-            f"namespace: {namespace!r} is not a valid data stream namespace "
+            f"--namespace: {namespace!r} is not a valid data stream namespace "
             '(lowercase, at most 100 bytes, none of \\ / * ? " < > | , # : - or space)'
         )
     return namespace

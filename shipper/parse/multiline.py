@@ -99,16 +99,3 @@ def group_tags(cut: bool, lines: int) -> list[str]:
     if lines > 1:
         tags.append("multiline")
     return tags
-
-
-def event_boundary(block: bytes, spec: MultilineSpec) -> int:
-    """Where the last event that may go on past the block begins: the start of its last first line (0 when
-    the block holds none)."""
-    start = re.compile(spec.start.encode(), re.MULTILINE)  # re caches it; MULTILINE: `^` at line_start
-    end = len(block) - 1 if block.endswith(b"\n") else len(block)
-    while end > 0:
-        line_start = block.rfind(b"\n", 0, end) + 1
-        if start.match(block, line_start):
-            return line_start
-        end = line_start - 1
-    return 0

@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from shipper.parse.reasons import annotate, annotate_flat
+from shipper.core.event import nest
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler, split_all
 from shipper.parse.envelope import HINT_PROGRAMS, Envelope, EnvelopeParser
-from shipper.core.event import nest
 from shipper.parse.packs import Derive, Expansion, Pack, PackError, Rule, load_packs
+from shipper.parse.reasons import annotate, annotate_flat
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
 from shipper.schema.fields import Convert, FieldTypeError, coercer, load_fields
 

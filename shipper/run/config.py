@@ -114,8 +114,11 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc).replace(".[", "[")
 
 
-def load_config(path: Path) -> RunConfig:
-    """Read and validate; every problem is reported as `FILE: KEY: problem (got VALUE)`."""
+def load_config(path: Path, unresolved: list[str] | None = None) -> RunConfig:
+    """Read and validate; every problem is reported as `FILE: KEY: problem (got VALUE)`.
+
+    With `unresolved` (check-config, status: commands that never reach the output), a `${VAR}` under
+    `output:` that this environment does not set is no error: its key is left out and named in the list."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -130,7 +133,7 @@ def load_config(path: Path) -> RunConfig:
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with at least `output:`, got {type(raw).__name__}")
-    raw = _expand_env(raw, path, ())
+    raw = _expand_env(raw, path, (), unresolved)
     _anchor_paths(raw, path.absolute().parent)
     try:
         config = RunConfig.model_validate(raw)
@@ -153,12 +156,17 @@ def load_config(path: Path) -> RunConfig:
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _expand_env(value: Any, path: Path, loc: tuple[Any, ...]) -> Any:
+_UNSET = object()
+
+
+def _expand_env(value: Any, path: Path, loc: tuple[Any, ...], unresolved: list[str] | None) -> Any:
     """`${NAME}` and `${NAME:-default}` in string values, as in Filebeat's configs."""
     if isinstance(value, dict):
-        return {k: _expand_env(v, path, (*loc, k)) for k, v in value.items()}
+        pairs = ((k, _expand_env(v, path, (*loc, k), unresolved)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not _UNSET}
     if isinstance(value, list):
-        return [_expand_env(v, path, (*loc, i)) for i, v in enumerate(value)]
+        items = (_expand_env(v, path, (*loc, i), unresolved) for i, v in enumerate(value))
+        return [v for v in items if v is not _UNSET]
     if not isinstance(value, str) or "${" not in value:
         return value
 
@@ -171,7 +179,13 @@ def _expand_env(value: Any, path: Path, loc: tuple[Any, ...]) -> Any:
             )
         return found if found is not None else default
 
-    return _ENV.sub(substitute, value)
+    try:
+        return _ENV.sub(substitute, value)
+    except ConfigError:
+        if unresolved is None or not loc or loc[0] != "output":
+            raise
+        unresolved.append(f"{_where(loc)}: {', '.join(m.group(1) for m in _ENV.finditer(value))} not set here")
+        return _UNSET
 
 
 def _anchor_paths(raw: dict[str, Any], base: Path) -> None:

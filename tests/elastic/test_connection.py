@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipper.elastic.connection import ConnectionSettingsError, EsConnection, redact
+from tests.conftest import es_connection
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -14,9 +15,7 @@ def everything_printed(connection: EsConnection) -> str:
 
 
 def test_password_from_environment_is_used_but_never_shown():
-    connection = EsConnection.from_options(
-        ["https://es.example.net:9200"], username="shipper", environ={"ES_PASSWORD": SECRET}
-    )
+    connection = es_connection(["https://es.example.net:9200"], username="shipper", environ={"ES_PASSWORD": SECRET})
     assert connection.client_options()["basic_auth"] == ("shipper", SECRET)
     assert SECRET not in everything_printed(connection)
     assert connection.verify_certs is True and connection.client_options()["verify_certs"] is True
@@ -29,8 +28,8 @@ def test_password_from_environment_is_used_but_never_shown():
 def test_tokens_from_files_or_environment(tmp_path, option, env, client_key):
     secret_file = tmp_path / "secret"
     secret_file.write_text(SECRET + "\n")
-    from_file = EsConnection.from_options(["https://es:9200"], **{option: secret_file}, environ={})
-    from_env = EsConnection.from_options(["https://es:9200"], environ={env: SECRET})
+    from_file = es_connection(["https://es:9200"], **{option: secret_file}, environ={})
+    from_env = es_connection(["https://es:9200"], environ={env: SECRET})
     for connection in (from_file, from_env):
         assert connection.client_options()[client_key] == SECRET
         assert SECRET not in everything_printed(connection)
@@ -38,7 +37,7 @@ def test_tokens_from_files_or_environment(tmp_path, option, env, client_key):
 
 def test_user_and_password_in_the_url_are_redacted():
     url = f"https://elastic:{SECRET}@es.example.net:9200"
-    connection = EsConnection.from_options([url], environ={})
+    connection = es_connection([url], environ={})
     assert SECRET not in connection.describe()
     assert redact(f"error talking to {url}/_bulk") == "error talking to https://***@es.example.net:9200/_bulk"
 
@@ -56,22 +55,22 @@ def test_user_and_password_in_the_url_are_redacted():
 )
 def test_bad_settings_say_what_is_wrong(kwargs, environ, message):
     with pytest.raises(ConnectionSettingsError, match=message) as caught:
-        EsConnection.from_options(**kwargs, environ=environ)
+        es_connection(**kwargs, environ=environ)
     assert "x" not in str(caught.value).split() and "y" not in str(caught.value).split()
 
 
 def test_missing_secret_file_names_the_file(tmp_path):
     with pytest.raises(ConnectionSettingsError, match=r"API key file .*nope"):
-        EsConnection.from_options(["http://a:9200"], api_key_file=tmp_path / "nope", environ={})
+        es_connection(["http://a:9200"], api_key_file=tmp_path / "nope", environ={})
 
 
 def test_missing_ca_file_is_refused(tmp_path):
     with pytest.raises(ConnectionSettingsError, match="CA file"):
-        EsConnection.from_options(["https://a:9200"], ca_file=tmp_path / "ca.pem", environ={})
+        es_connection(["https://a:9200"], ca_file=tmp_path / "ca.pem", environ={})
 
 
 def test_insecure_turns_verification_off_with_a_warning():
-    connection = EsConnection.from_options(["https://a:9200"], insecure=True, environ={})
+    connection = es_connection(["https://a:9200"], insecure=True, environ={})
     assert connection.client_options()["verify_certs"] is False
     with pytest.warns(UserWarning, match="verification is OFF"):
         connection.client()
@@ -79,7 +78,7 @@ def test_insecure_turns_verification_off_with_a_warning():
 
 def test_fingerprint_is_normalised():
     pin = ":".join(["AB"] * 32)
-    connection = EsConnection.from_options(["https://a:9200"], fingerprint=pin, environ={})
+    connection = es_connection(["https://a:9200"], fingerprint=pin, environ={})
     assert connection.client_options()["ssl_assert_fingerprint"] == "ab" * 32
 
 
@@ -95,7 +94,7 @@ def test_fingerprint_is_normalised():
 )
 def test_a_pin_that_is_not_sha256_is_refused_in_one_line(pin, message):
     with pytest.raises(ConnectionSettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        EsConnection.from_options(["https://a:9200"], fingerprint=pin, environ={})
+        es_connection(["https://a:9200"], fingerprint=pin, environ={})
 
 
 @pytest.mark.parametrize(
@@ -113,12 +112,12 @@ def test_passwords_that_break_url_syntax_are_still_redacted(url, hidden):
     text = redact(f"cannot use Elasticsearch at {url}/_bulk: refused\nagain {url}")
     assert hidden not in text and text.count("https://***@") == 2 and has_credentials(url)
     with pytest.raises(ConnectionSettingsError) as caught:  # a second method beside the URL's, or a bad URL
-        EsConnection.from_options([url], environ={"ES_API_KEY": "k"})
+        es_connection([url], environ={"ES_API_KEY": "k"})
     assert hidden not in str(caught.value)
 
 
 def test_a_request_moves_to_another_node_only_on_a_connection_failure():
-    one = EsConnection.from_options(["http://a:9200"], environ={}).client_options()
-    three = EsConnection.from_options(["http://a:9200", "http://b:9200", "http://c:9200"], environ={}).client_options()
+    one = es_connection(["http://a:9200"], environ={}).client_options()
+    three = es_connection(["http://a:9200", "http://b:9200", "http://c:9200"], environ={}).client_options()
     assert one["max_retries"] == 0 and three["max_retries"] == 2
     assert three["retry_on_status"] == () and three["retry_on_timeout"] is False  # 429s and timeouts stay ours

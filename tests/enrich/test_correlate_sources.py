@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from shipper.enrich.correlate import Correlator
-from shipper.parse.batch import ParseOptions, parse_events
 from shipper.parse.packs import load_packs
+from shipper.pipeline.emit import ParseSettings
+from shipper.pipeline.parallel import parse_events
 from tests.conftest import REFERENCE, SAMPLES
 
 
@@ -17,7 +18,7 @@ def transactions(path: Path) -> dict[str, dict[str, Any]]:
     correlator = Correlator(load_packs())
     done = []
     with path.open("rb") as stream:
-        for event in parse_events(iter([(path, stream)]), ParseOptions(timezone="UTC", reference=REFERENCE)):
+        for event in parse_events(iter([(path, stream)]), ParseSettings(timezone="UTC", reference=REFERENCE)):
             done += correlator.feed(event)
     docs = [tx.doc() for tx in done + list(correlator.finish())]
     return {d["email"]["local_id"][0]: d for d in docs}

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from shipper.elastic.connection import EsConnection
-from tests.conftest import ROOT
+from tests.conftest import ROOT, es_connection
 
 SCRIPT = ROOT / "scripts" / "es-test-cluster"
 
@@ -50,7 +49,7 @@ def es_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def es(es_url: str) -> Any:
-    return EsConnection.from_options([es_url], environ={}).client()
+    return es_connection([es_url], environ={}).client()
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from shipper.elastic.connection import EsConnection
-from tests.conftest import ROOT
+from tests.conftest import ROOT, es_connection
 from tests.integration.conftest import SCRIPT
 from tests.integration.runner import Shipper, Writer, generated_lines, indexed, wait_for
 
@@ -58,7 +57,7 @@ def finished(process: subprocess.Popen[str]) -> tuple[int, dict[str, Any], str]:
 
 def test_losing_a_node_then_the_master_loses_and_duplicates_nothing(cluster, namespace, tmp_path):
     urls = [node["url"] for node in cluster["nodes"]]
-    es = EsConnection.from_options(urls, environ={}).client()
+    es = es_connection(urls, environ={}).client()
     run_ns, ingest_ns = namespace + "c3run", namespace + "c3ingest"
     log = tmp_path / "mail.log"
     log.touch()

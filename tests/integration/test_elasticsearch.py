@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from shipper.elastic.connection import EsConnection
 from shipper.elastic.templates import LifecycleAges
-from shipper.outputs.elasticsearch import BulkSettings, BulkWriter, Pending
+from shipper.outputs.base import Record
+from shipper.outputs.elasticsearch import BulkSettings, BulkWriter
 from shipper.parse.parser import Parser
-from shipper.parse.reader import read_lines
-from tests.conftest import REFERENCE, ROOT, SAMPLES
+from shipper.pipeline.framing import read_lines
+from tests.conftest import REFERENCE, ROOT, SAMPLES, es_connection
 from tests.integration.conftest import shipper
 from tests.integration.proxy import CuttableProxy
 
@@ -54,7 +54,7 @@ def sample_texts(path: Path) -> list[tuple[str, list[str]]]:
     from shipper.parse.multiline import Grouper
     from shipper.parse.packs import load_packs
     from shipper.parse.parser import detect_source
-    from shipper.parse.reader import decode_line
+    from shipper.pipeline.framing import decode_line
 
     packs = load_packs()
     source = detect_source(path, packs)
@@ -77,8 +77,8 @@ def sample_texts(path: Path) -> list[tuple[str, list[str]]]:
 def sample_events() -> list[dict[str, Any]]:
     """The events the samples give, parsed and enriched here as ingest does (delivery lines carry their
     message's sender, client, ...): the oracle the cluster's answers are checked against."""
-    from shipper.enrich.correlate import Correlator
     from shipper.core.event import flatten
+    from shipper.enrich.correlate import Correlator
     from shipper.parse.packs import load_packs
 
     parser = Parser(timezone="UTC", reference=REFERENCE)
@@ -257,7 +257,7 @@ def test_a_refused_event_lands_in_the_dead_letter_stream(es: Any, namespace: str
     wrong_type = {**good, "message": "bad port", "source": {"port": "not-a-number"}}
     unknown_field = {**good, "message": "unknown field", "mail": {"no_such_field": 1}}
     index = f"logs-mail.postfix-{namespace}"
-    batch = [Pending(index, f"dl-{i}", orjson.dumps(doc)) for i, doc in enumerate((good, wrong_type, unknown_field))]
+    batch = [Record(index, f"dl-{i}", orjson.dumps(doc)) for i, doc in enumerate((good, wrong_type, unknown_field))]
     writer.write(batch)
     assert writer.stats.indexed == 1
     assert writer.stats.dead_lettered == 2
@@ -432,7 +432,7 @@ def test_a_node_that_is_down_does_not_fail_a_request_another_node_can_take(es_ur
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         down = f"http://127.0.0.1:{closed.getsockname()[1]}"
-    client = EsConnection.from_options([down, es_url], environ={}).client()
+    client = es_connection([down, es_url], environ={}).client()
     for _ in range(6):  # whichever node the pool picks first
         assert client.cluster.health()["status"] in ("green", "yellow")
     status, _, stderr = shipper("setup", "--check", "--es", down, "--es", es_url)

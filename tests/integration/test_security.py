@@ -19,8 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shipper.elastic.connection import EsConnection
-from tests.conftest import REFERENCE, ROOT, SAMPLES
+from tests.conftest import REFERENCE, ROOT, SAMPLES, es_connection
 from tests.integration.conftest import SCRIPT
 
 VARIED = SAMPLES / "postfix" / "varied.log"
@@ -48,7 +47,7 @@ def secure() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def admin(secure: dict[str, Any]) -> Any:
-    return EsConnection.from_options(
+    return es_connection(
         [secure["url"]], username=secure["user"], password_file=Path(secure["password_file"]),
         ca_file=Path(secure["ca_file"]), environ={},
     ).client()  # fmt: skip

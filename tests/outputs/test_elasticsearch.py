@@ -8,7 +8,8 @@ import time
 import orjson
 import pytest
 
-from shipper.outputs.elasticsearch import BulkWriter, Pending
+from shipper.outputs.base import Record
+from shipper.outputs.elasticsearch import BulkWriter
 from shipper.schema.contract import contract_errors
 
 
@@ -20,7 +21,7 @@ def test_dead_letter_keeps_the_event_and_the_error():
         "log": {"file": {"path": "/var/log/mail.log"}, "offset": 42},
         "source": {"port": "not a number"},
     }
-    event = Pending("logs-mail.postfix-ns", "abc", orjson.dumps(original))
+    event = Record("logs-mail.postfix-ns", "abc", orjson.dumps(original))
     error = {"type": "document_parsing_exception", "reason": "failed to parse field [source.port]",
              "caused_by": {"type": "illegal_argument_exception", "reason": "For input string"}}  # fmt: skip
     letter = writer._dead_letter(event, 400, error)
@@ -40,13 +41,13 @@ def test_dead_letter_keeps_the_event_and_the_error():
 def test_an_unreachable_cluster_is_retried_then_reported_failed():
     """Connection refused by a real closed port: retried with growing backoff until retry_for passes
     without progress, then every event of the batch counts as failed, none silently dropped."""
-    from shipper.elastic.connection import EsConnection
     from shipper.outputs.elasticsearch import BulkSettings
+    from tests.conftest import es_connection
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = EsConnection.from_options([f"http://127.0.0.1:{port}"], environ={}).client()
+    client = es_connection([f"http://127.0.0.1:{port}"], environ={}).client()
     waits: list[float] = []
     messages: list[str] = []
     settings = BulkSettings(initial_backoff=0.05, max_backoff=0.2, retry_for=0.5)
@@ -56,7 +57,7 @@ def test_an_unreachable_cluster_is_retried_then_reported_failed():
         time.sleep(seconds)
 
     writer = BulkWriter(client, settings, "ns", sleep=sleep, on_retry=messages.append)
-    batch = [Pending("logs-mail.postfix-ns", str(i), b'{"message":"x"}') for i in range(3)]
+    batch = [Record("logs-mail.postfix-ns", str(i), b'{"message":"x"}') for i in range(3)]
     writer.write(batch)
     assert writer.stats.failed == 3
     assert writer.stats.indexed == 0
@@ -72,7 +73,7 @@ class RecordingWriter(BulkWriter):
         super().__init__(client=None, settings=settings, namespace="ns")
         self.batches: list[list[str]] = []
 
-    def write(self, batch: list[Pending]) -> None:
+    def write(self, batch: list[Record]) -> None:
         self.batches.append([event.id for event in batch])
         self.stats.indexed += len(batch)
 
@@ -83,8 +84,8 @@ def test_batches_are_bounded_by_count_and_bytes_and_acked_in_order():
     writer = RecordingWriter(BulkSettings(max_docs=3, max_bytes=1000))
     acked: list[tuple[list[str], object]] = []
     output = ElasticsearchOutput(writer, ack=lambda batch: acked.append(([e.id for e in batch], batch[-1].token)))
-    small = [Pending("i", f"s{n}", b"{}") for n in range(7)]
-    big = [Pending("i", f"b{n}", b'{"m":"' + b"x" * 400 + b'"}') for n in range(3)]
+    small = [Record("i", f"s{n}", b"{}") for n in range(7)]
+    big = [Record("i", f"b{n}", b'{"m":"' + b"x" * 400 + b'"}') for n in range(3)]
     for n, event in enumerate(small + big):
         event.token = n
         output.add(event)
@@ -99,11 +100,11 @@ def test_a_failing_writer_surfaces_its_error_to_the_producer():
     from shipper.outputs.elasticsearch import BulkSettings, ElasticsearchOutput
 
     class Broken(RecordingWriter):
-        def write(self, batch: list[Pending]) -> None:
+        def write(self, batch: list[Record]) -> None:
             raise RuntimeError("cluster said no")
 
     output = ElasticsearchOutput(Broken(BulkSettings(max_docs=1, queue_batches=1)))
     with pytest.raises(RuntimeError, match="cluster said no"):
         for n in range(50):  # the sender keeps draining after the failure: the producer never blocks
-            output.add(Pending("i", str(n), b"{}"))
+            output.add(Record("i", str(n), b"{}"))
         output.close()

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipper.core.event import nest
-from shipper.parse.reader import read_lines
+from shipper.pipeline.framing import read_lines
 from shipper.schema.contract import contract_errors
 
 PREFIXES = st.sampled_from([

@@ -7,7 +7,7 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from shipper.parse.multiline import Grouper, MultilineSpec, event_boundary, group_block
+from shipper.parse.multiline import Grouper, MultilineSpec
 
 LOG4J = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} "
 
@@ -62,16 +62,3 @@ def test_the_open_event_is_shipped_after_the_timeout():
 def test_bad_declarations_are_refused(bad):
     with pytest.raises(ValidationError):
         MultilineSpec(**bad)
-
-
-def test_event_boundary_is_the_last_first_line():
-    spec = MultilineSpec(start="S")
-    assert event_boundary(b"S1\nc\nS2\nc\nc\n", spec) == 5
-    assert event_boundary(b"S1\nc\nS2", spec) == 5  # a final line without newline counts
-    assert event_boundary(b"c\nc\n", spec) == 0  # none: the caller keeps it all
-    assert event_boundary(b"S1\nc\n", spec) == 0
-
-
-def test_group_block_tags_what_it_joins_and_cuts():
-    events = group_block(b"S1\nc\nS2\nS3\nc\nc\nc\n", MultilineSpec(start="^S", max_lines=3))
-    assert events == [("S1\nc", ["multiline"]), ("S2", []), ("S3\nc\nc", ["truncated", "multiline"]), ("c", [])]

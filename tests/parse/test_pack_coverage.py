@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from shipper.parse.parser import Parser
-from shipper.parse.reader import read_lines
+from shipper.pipeline.framing import read_lines
 from tests.conftest import REFERENCE, SAMPLES
 
 

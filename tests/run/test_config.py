@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from shipper.outputs.config import ElasticsearchOutputConfig, FileOutputConfig
 from shipper.run.config import ConfigError, load_config
 from tests.conftest import ROOT
 
@@ -19,8 +20,8 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_the_example_config_is_valid(monkeypatch):
     monkeypatch.setenv("ES_URL", "http://127.0.0.1:9200")
     loaded = load_config(ROOT / "examples" / "shipper.yml")
-    assert loaded.output.elasticsearch is not None
-    assert loaded.output.elasticsearch.hosts == ["http://127.0.0.1:9200"]
+    assert isinstance(loaded.output, ElasticsearchOutputConfig)
+    assert loaded.output.hosts == ["http://127.0.0.1:9200"]
     assert loaded.inputs is not None and loaded.inputs[0].paths == [str(ROOT / "samples/*/*.log")]
     assert loaded.registry.path == ROOT / ".shipper" / "registry.json"
     assert loaded.start_position == "beginning"
@@ -68,15 +69,15 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
                                           "registry: {path: state/r.json}\n"))  # fmt: skip
     assert loaded.inputs is not None and loaded.inputs[0].paths == [str(tmp_path / "logs/*.log")]
     assert loaded.registry.path == tmp_path / "state/r.json"
-    assert loaded.output.file is not None and loaded.output.file.path == tmp_path / "out/e.ndjson"
+    assert isinstance(loaded.output, FileOutputConfig) and loaded.output.path == tmp_path / "out/e.ndjson"
 
 
 def test_environment_defaults(tmp_path, monkeypatch):
     monkeypatch.delenv("SHIPPER_TEST_HOST", raising=False)
     text = "output: {elasticsearch: {hosts: ['${SHIPPER_TEST_HOST:-http://localhost:9200}']}}\n"
-    assert load_config(config(tmp_path, text)).output.elasticsearch.hosts == ["http://localhost:9200"]
+    assert load_config(config(tmp_path, text)).output.hosts == ["http://localhost:9200"]
     monkeypatch.setenv("SHIPPER_TEST_HOST", "https://es.example.net:9200")
-    assert load_config(config(tmp_path, text)).output.elasticsearch.hosts == ["https://es.example.net:9200"]
+    assert load_config(config(tmp_path, text)).output.hosts == ["https://es.example.net:9200"]
 
 
 def test_unreadable_or_binary_files_are_reported(tmp_path):

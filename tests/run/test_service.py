@@ -7,11 +7,13 @@ import time
 
 import orjson
 
-from shipper.ingest import Addresser
-from shipper.parse.multiline import MultilineSpec
+from shipper.outputs.ndjson import NdjsonOutput
+from shipper.parse.multiline import Grouper, MultilineSpec
+from shipper.pipeline.emit import Addresser, Shipping
 from shipper.run.config import RunConfig
+from shipper.run.follow import FilesInput
 from shipper.run.registry import Registry
-from shipper.run.service import LineOutput, Service, _ack
+from shipper.run.service import Service, acknowledge
 from shipper.run.tailer import Tailer
 
 
@@ -21,24 +23,29 @@ def test_grouped_lines_become_one_event_and_the_offset_waits_for_the_group(tmp_p
     settings = {"output": {"stdout": True}, "inputs": [{"paths": [str(log)], "source": "postfix"}], "timezone": "UTC"}
     config = RunConfig.model_validate(settings)
     service = Service(config, None, log=lambda message: None)
-    service.multiline = {"postfix": MultilineSpec(start="^S", timeout="0.2s")}
     sink = io.BytesIO()
-    output = LineOutput(sink, _ack, sync=False)
+    output = NdjsonOutput(sink, acknowledge, sync=False, owned=False)
+    service.shipping = Shipping(service.pipeline, output, Addresser("default", "shipper-host"), service.correlator)
     tailer = Tailer(config.effective_inputs(), Registry(tmp_path / "r.json"))
-    addresser = Addresser("default", "shipper-host")
-    tailer.scan()
-    for source, lines in tailer.poll():
-        service._ship(source, lines, addresser, output)
-    output.flush()
-    first = [orjson.loads(line) for line in sink.getvalue().splitlines()]
-    assert [e["event"]["original"] for e in first] == ["S one\n  more"]
-    assert "multiline" in first[0]["tags"] and first[0]["host"]["name"] == "shipper-host"
-    state = next(iter(tailer.registry.files.values()))
-    assert state.offset == len(b"S one\n  more\n")  # the open group is not confirmed yet
-    time.sleep(0.25)
-    service._flush_groups(tailer, addresser, output)
-    output.flush()
-    events = [orjson.loads(line) for line in sink.getvalue().splitlines()]
-    assert [e["event"]["original"] for e in events] == ["S one\n  more", "S two\n  tail"]
-    assert events[1]["log"]["offset"] == len(b"S one\n  more\n")
-    assert state.offset == log.stat().st_size
+    files = FilesInput(tailer, 60.0, service.wake, service.log)
+    try:
+        tailer.scan()
+        for harvester in tailer.harvesters.values():  # this file's pack, as if it declared multi-line events
+            service.context(harvester).grouper = Grouper(MultilineSpec(start="^S", timeout="0.2s"))
+        for origin, lines in tailer.poll():
+            service.ship(origin, lines)
+        output.flush()
+        first = [orjson.loads(line) for line in sink.getvalue().splitlines()]
+        assert [e["event"]["original"] for e in first] == ["S one\n  more"]
+        assert "multiline" in first[0]["tags"] and first[0]["host"]["name"] == "shipper-host"
+        state = next(iter(tailer.registry.files.values()))
+        assert state.offset == len(b"S one\n  more\n")  # the open group is not confirmed yet
+        time.sleep(0.25)
+        service.flush_groups([files])
+        output.flush()
+        events = [orjson.loads(line) for line in sink.getvalue().splitlines()]
+        assert [e["event"]["original"] for e in events] == ["S one\n  more", "S two\n  tail"]
+        assert events[1]["log"]["offset"] == len(b"S one\n  more\n")
+        assert state.offset == log.stat().st_size
+    finally:
+        files.close()

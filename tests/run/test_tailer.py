@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from shipper.parse.reader import MAX_LINE_BYTES
+from shipper.pipeline.framing import MAX_LINE_BYTES
 from shipper.run.config import InputConfig
 from shipper.run.registry import Registry
 from shipper.run.tailer import Tailer
@@ -288,21 +288,21 @@ def test_a_compressed_file_still_being_written_is_never_followed_as_text(tmp_pat
 
 def test_a_huge_line_in_a_compressed_rotation_is_cut_without_being_held(tmp_path, monkeypatch):
     """A 1.3 MB .gz can hold a 300 MB line; the reader once kept all of it pending, copying it per read."""
-    import shipper.run.tailer as tailer_module
+    from shipper.pipeline.framing import Framer
 
     huge = b"x" * (40 * MAX_LINE_BYTES)
     (tmp_path / "mail.log.2.gz").write_bytes(gzip.compress(b"first\n" + huge + b"\nafter\n"))
     old = time.time() - 60
     os.utime(tmp_path / "mail.log.2.gz", (old, old))
     held = []
-    real = tailer_module.split_lines
+    real = Framer.feed
 
-    def watching(buffer, start, skipping):
-        out = real(buffer, start, skipping)
-        held.append(len(out[2]))
+    def watching(self, data):
+        out = real(self, data)
+        held.append(len(self.pending))
         return out
 
-    monkeypatch.setattr(tailer_module, "split_lines", watching)
+    monkeypatch.setattr(Framer, "feed", watching)
     got = drain(make_tailer(tmp_path), rounds=30)  # a read with no complete line yields nothing: poll on
     assert got == [b"first", huge[:MAX_LINE_BYTES], b"after"]
     assert max(held) <= MAX_LINE_BYTES

@@ -9,9 +9,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shipper.parse.batch import BLOCK_BYTES, ParseOptions, parse_inputs
 from shipper.parse.multiline import Grouper
 from shipper.parse.packs import load_packs
+from shipper.pipeline.emit import ParseSettings
+from shipper.pipeline.framing import READ_BYTES as BLOCK_BYTES
+from shipper.pipeline.parallel import parse_inputs
 
 
 def _mailbox_log(path: Path, entries: int) -> list[str]:
@@ -46,7 +48,7 @@ def test_multi_line_entries_are_whole_across_blocks_and_workers(tmp_path: Path, 
     assert log.stat().st_size > 4 * BLOCK_BYTES  # several blocks, so boundaries are crossed
     out = tmp_path / "events.ndjson"
     with log.open("rb") as stream, out.open("wb") as sink:
-        coverage = list(parse_inputs(iter([(log, stream)]), ParseOptions(timezone="UTC"), sink, workers))
+        coverage = list(parse_inputs(iter([(log, stream)]), ParseSettings(timezone="UTC"), sink, workers))
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert [e["event"]["original"] for e in events] == expected
     assert sum(sum(c.hits.values()) for c in coverage) == len(expected)
@@ -59,5 +61,5 @@ def test_a_stream_stays_line_by_line(tmp_path: Path):
     """stdin has no path to name a pack, and `tail -f |` must not wait for the next entry to start."""
     text = b"2026-11-28 10:00:01,002 ERROR [ImapServer-2] [] imap - boom\njava.io.IOException: broken pipe\n"
     sink = io.BytesIO()
-    list(parse_inputs(iter([(None, io.BytesIO(text))]), ParseOptions(timezone="UTC"), sink))
+    list(parse_inputs(iter([(None, io.BytesIO(text))]), ParseSettings(timezone="UTC"), sink))
     assert len(sink.getvalue().splitlines()) == 2

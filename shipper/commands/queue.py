@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 
-from shipper.cli import (
+from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    _connect,
-    _ensure_templates,
-    _error,
-    _es_configured,
-    _parsed_events,
-    _stderr,
-    _with_es_options,
+    connect,
+    duration,
+    ensure_templates,
+    error,
+    es_configured,
+    parsed_events,
+    stderr,
+    with_es_options,
 )
 from shipper.queue.model import QueuedMessage, QueueError
 from shipper.terminal import printable
+
+if TYPE_CHECKING:
+    from shipper.elastic.connection import EsSettings
 
 queue_app = typer.Typer(
     help="Mail queues: list them, find stuck mail and why, snapshot them into Elasticsearch, act on them.",
@@ -56,16 +59,11 @@ MtaConfigOption = Annotated[
     typer.Option("--mta-config", "--config-dir",
                  help="Another instance: Postfix's configuration directory (-c), Exim's configuration file (-C)."),
 ]  # fmt: skip
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?")
 
 
 def parse_duration(text: str) -> int:
-    """`90`, `90s`, `15m`, `1h`, `2d`, `1h30m` → seconds."""
-    m = _DURATION.fullmatch(text.strip())
-    if not text.strip() or m is None or not any(m.groups()):
-        raise typer.BadParameter(f"{text!r}: expected a duration such as 30m, 1h, 2d or 90s")
-    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    """Whole seconds, in the one duration syntax (core/durations.py)."""
+    return int(duration(text))
 
 
 def human_age(seconds: int | None) -> str:
@@ -94,10 +92,10 @@ def load_queue(mta_choice: MtaChoice, saved: Path | None, mta_config: str | None
         else:
             listing = read_live(mta, mta_config, now)
     except (ValueError, OSError, QueueError) as exc:
-        _error(printable(str(exc)))
+        error(printable(str(exc)))
         raise typer.Exit(EXIT_FAILED) from None
     for problem in listing.skipped:  # one unreadable entry never hides the rest of the queue
-        _stderr().print(f"warning: {printable(problem)}", markup=False, highlight=False, soft_wrap=True)
+        stderr().print(f"warning: {printable(problem)}", markup=False, highlight=False, soft_wrap=True)
     return mta, listing
 
 
@@ -163,10 +161,10 @@ def list_queue(
         "  shipper queue stuck --format json | jq -r .queue_id"
     )
 )
-@_with_es_options
+@with_es_options
 def stuck(
-    es_options: dict[str, object],
-    older_than: Annotated[str, typer.Option(help="Queued at least this long: 90s, 30m, 1h, 2d.")] = "1h",
+    es_options: EsSettings,
+    older_than: Annotated[str, typer.Option(help="Queued at least this long: 90s, 30m, 1h, 2d, 1d12h.")] = "1h",
     logs: Annotated[list[Path] | None, typer.Option("--logs", help="Log files with each message's trail.")] = None,
     namespace: Annotated[str, typer.Option(help="With --es: the data streams' namespace ('*' = all).")] = "*",
     mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
@@ -183,12 +181,12 @@ def stuck(
     _, messages = load_queue(mta, saved, mta_config)
     items = select_stuck(messages, threshold)
     if items and logs:
-        events, failed = _parsed_events(logs, "local", None)
+        events, failed = parsed_events(logs, "local", None)
         explain_from_logs(items, events)
         for problem in failed:
-            _error(problem)
-    elif items and _es_configured(es_options):
-        explain_from_elasticsearch(items, _connect(es_options), namespace)
+            error(problem)
+    elif items and es_configured(es_options):
+        explain_from_elasticsearch(items, connect(es_options), namespace)
     if output_format is Format.json:
         for item in items:
             sys.stdout.buffer.write(orjson.dumps(item.as_dict(), option=orjson.OPT_APPEND_NEWLINE))
@@ -209,7 +207,7 @@ def stuck(
             typer.echo("  log trail:")
             for stamp, qid, line in item.trail:
                 typer.echo(printable(f"    {stamp}  {qid:<12} {line}"))
-        elif logs or _es_configured(es_options):
+        elif logs or es_configured(es_options):
             typer.echo("  log trail: none found")
 
 
@@ -220,9 +218,9 @@ def stuck(
         "  shipper queue snapshot --es $ES_URL --namespace prod --mta exim"
     )
 )
-@_with_es_options
+@with_es_options
 def snapshot(
-    es_options: dict[str, object],
+    es_options: EsSettings,
     namespace: Annotated[str, typer.Option(help="Data stream namespace: metrics-mail.queue-<namespace>.")] = "default",
     run_setup: Annotated[bool, typer.Option("--setup", help="Install or update the templates first.")] = False,
     mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
@@ -234,31 +232,31 @@ def snapshot(
     from shipper.elastic.connection import describe_error
     from shipper.queue.snapshot import snapshot_docs
 
-    if not _es_configured(es_options):
-        _error("--es URL (or ES_URL, or --cloud-id) is required")
+    if not es_configured(es_options):
+        error("--es URL (or ES_URL, or --cloud-id) is required")
         raise typer.Exit(EXIT_USAGE)
     found_mta, messages = load_queue(mta, saved, mta_config)
-    client = _connect(es_options)
-    _ensure_templates(client, run_setup, lambda text: _stderr().print(f"warning: {text}", markup=False))
+    client = connect(es_options)
+    ensure_templates(client, run_setup, lambda text: stderr().print(f"warning: {text}", markup=False))
     docs = snapshot_docs(messages, found_mta.name, namespace, datetime.now().astimezone())
     stream = f"metrics-mail.queue-{namespace}"
     try:
         _, errors = helpers.bulk(client, ({"_op_type": "create", "_index": stream, "_source": d} for d in docs),
                                   raise_on_error=False, refresh="wait_for")  # fmt: skip
     except (ApiError, TransportError) as exc:
-        _error(f"snapshot failed: {describe_error(exc)}")
+        error(f"snapshot failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
     if errors:
-        _error(f"{len(errors)} snapshot document(s) refused, first: {str(errors[0])[:300]}")
+        error(f"{len(errors)} snapshot document(s) refused, first: {str(errors[0])[:300]}")
         raise typer.Exit(EXIT_FAILED)
     typer.echo(f"{stream}: {len(messages)} message(s) and a summary from the {found_mta.name} queue")
 
 
 def _action(action: str, help_text: str, examples: str) -> None:
     @queue_app.command(action, help=help_text, epilog="Examples:\n\n" + examples)
-    @_with_es_options
+    @with_es_options
     def command(
-        es_options: dict[str, object],
+        es_options: EsSettings,
         ids: Annotated[list[str] | None, typer.Argument(help="Queue IDs (or select with the options).")] = None,
         everything: Annotated[bool, typer.Option("--all", help="Every message in the queue.")] = False,
         sender: Annotated[str | None, typer.Option(help="Messages from this address ('' = bounces).")] = None,
@@ -276,7 +274,7 @@ def _action(action: str, help_text: str, examples: str) -> None:
                    yes, no_audit, namespace, mta, saved, mta_config)  # fmt: skip
 
 
-def run_action(action: str, es_options: dict[str, object], ids: list[str], everything: bool, sender: str | None,
+def run_action(action: str, es_options: EsSettings, ids: list[str], everything: bool, sender: str | None,
                recipient: str | None, reason_category: str | None, older_than: str | None, queue: str | None,
                yes: bool, no_audit: bool, namespace: str, mta_choice: MtaChoice, saved: Path | None,
                mta_config: str | None) -> None:  # fmt: skip
@@ -287,29 +285,29 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
     selection = Selection(tuple(ids), everything, sender, recipient, reason_category,
                           parse_duration(older_than) if older_than else None, queue)  # fmt: skip
     if selection.empty():
-        _error(f"name the messages to {action}: queue IDs, --all, or --sender/--recipient/--reason-category/"
+        error(f"name the messages to {action}: queue IDs, --all, or --sender/--recipient/--reason-category/"
                "--older-than/--queue")  # fmt: skip
         raise typer.Exit(EXIT_USAGE)
     if yes and saved is not None:
-        _error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
+        error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
         raise typer.Exit(EXIT_USAGE)
-    if yes and not _es_configured(es_options) and not no_audit:
-        _error("--yes writes an audit event to Elasticsearch before acting: give --es URL (or ES_URL, --cloud-id), "
+    if yes and not es_configured(es_options) and not no_audit:
+        error("--yes writes an audit event to Elasticsearch before acting: give --es URL (or ES_URL, --cloud-id), "
                "or --no-audit to act with the audit on stderr only")  # fmt: skip
         raise typer.Exit(EXIT_USAGE)
     mta, messages = load_queue(mta_choice, saved, mta_config)
     bad = [i for i in ids if not mta.valid_id(i)]
     if bad:
-        _error(f"not {mta.name} queue IDs: {', '.join(printable(b) for b in bad[:10])}")
+        error(f"not {mta.name} queue IDs: {', '.join(printable(b) for b in bad[:10])}")
         raise typer.Exit(EXIT_USAGE)
     picked, absent = select(messages, selection)
     for queue_id in absent:
-        _error(f"{queue_id}: not in the {mta.name} queue")
+        error(f"{queue_id}: not in the {mta.name} queue")
     chosen = [m.queue_id for m in picked]
     try:
         planned = batches(mta, action, chosen, mta_config, everything and not selection.filtered()) if chosen else []
     except ValueError as exc:
-        _error(str(exc))
+        error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     if not planned:
         typer.echo(f"no message selected: nothing to {action}")
@@ -325,10 +323,10 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         return
     audit_id = uuid.uuid4().hex
     argvs = [argv for argv, _ in planned]
-    client = _connect(es_options) if _es_configured(es_options) else None
+    client = connect(es_options) if es_configured(es_options) else None
     problem = _record(audit_event(mta, action, chosen, argvs, namespace, audit_id, 0), client)
     if problem:
-        _error(f"{problem}: nothing was done")
+        error(f"{problem}: nothing was done")
         raise typer.Exit(EXIT_FAILED)
     failed = False
     for number, (argv, batch_ids) in enumerate(planned, 1):
@@ -339,7 +337,7 @@ def run_action(action: str, es_options: dict[str, object], ids: list[str], every
         problem = _record(audit_event(mta, action, batch_ids, argvs, namespace, audit_id, number, [outcome]), client)
         if problem:
             left = len(planned) - number
-            _error(f"{problem}: stopped with {left} of {len(planned)} command(s) not run (batch {number} was)")
+            error(f"{problem}: stopped with {left} of {len(planned)} command(s) not run (batch {number} was)")
             raise typer.Exit(EXIT_FAILED)
     raise typer.Exit(EXIT_FAILED if failed or absent else EXIT_OK)
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shipper.ingest import check_namespace, ingest_inputs
-from shipper.outputs.elasticsearch import Pending
-from shipper.parse.batch import ParseOptions
-from shipper.parse.reader import open_inputs
+from shipper.core.streams import check_namespace
+from shipper.outputs.base import Record
+from shipper.pipeline.emit import ParseSettings
+from shipper.pipeline.ingest import ingest_inputs
+from shipper.pipeline.inputs import open_inputs
 from shipper.schema.contract import contract_errors
 from tests.conftest import REFERENCE, SAMPLES
 
@@ -21,23 +22,25 @@ from tests.conftest import REFERENCE, SAMPLES
 class Collecting:
     """Stands in for the output's producer side only: what ingest hands over, before any network."""
 
-    def __init__(self) -> None:
-        self.events: list[Pending] = []
+    replaces_documents = True
 
-    def add(self, event: Pending, token: object = None) -> None:
+    def __init__(self) -> None:
+        self.events: list[Record] = []
+
+    def add(self, event: Record, token: object = None) -> None:
         self.events.append(event)
 
     def close(self):
-        from shipper.outputs.elasticsearch import BulkStats
+        from shipper.outputs.base import OutputStats
 
-        return BulkStats()
+        return OutputStats()
 
 
-def addressed(paths: list[Path], stdin: bytes | None = None, monkeypatch=None) -> list[Pending]:
+def addressed(paths: list[Path], stdin: bytes | None = None, monkeypatch=None) -> list[Record]:
     if stdin is not None:
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     output = Collecting()
-    options = ParseOptions(timezone="UTC", reference=REFERENCE)
+    options = ParseSettings(timezone="UTC", reference=REFERENCE)
     ingest_inputs(open_inputs(paths), options, "test", output)  # type: ignore[arg-type]
     return [e for e in output.events if e.op == "create"]  # line events; transactions are op "index"
 
@@ -110,7 +113,7 @@ def test_delivery_lines_are_enriched_and_transactions_sent_with_stable_ids():
     runs = []
     for _ in range(2):
         output = Collecting()
-        ingest_inputs(open_inputs([path]), ParseOptions(timezone="UTC", reference=REFERENCE), "test", output)  # type: ignore[arg-type]
+        ingest_inputs(open_inputs([path]), ParseSettings(timezone="UTC", reference=REFERENCE), "test", output)  # type: ignore[arg-type]
         runs.append(output.events)
     transactions = [e for e in runs[0] if e.op == "index"]
     assert transactions and all(e.index == "mail-transactions-test" for e in transactions)

@@ -3,15 +3,25 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import itertools
 import lzma
 
 import pytest
 
-from shipper.parse.reader import MAX_LINE_BYTES, open_binary, read_lines
+from shipper.core.compression import open_binary
+from shipper.pipeline.framing import MAX_LINE_BYTES, Framer, decode, read_lines
 
 
 def lines(data: bytes):
+    """Every input's path: framed from a stream, decoded a block at a time."""
     return list(read_lines(io.BytesIO(data)))
+
+
+def framed(data: bytes, size: int) -> list:
+    """Fed `size` bytes at a time (a pipe, a followed file), ended by `finish`."""
+    framer = Framer()
+    blocks = [b for i in range(0, len(data), size) for b in framer.feed(data[i : i + size])] + framer.finish()
+    return blocks
 
 
 def test_crlf_and_missing_final_newline():
@@ -58,23 +68,25 @@ def test_compression_is_detected_by_content(tmp_path, compress):
 
 
 def blocks_to_lines(data: bytes, size: int):
-    from shipper.parse.reader import read_blocks, split_block
-
-    return [line for _, block in read_blocks(io.BytesIO(data), size) for line in split_block(block)]
+    """Line by line (the slow path of a block) against `lines` (a block decoded in one pass)."""
+    return [decode(line) for block in framed(data, size) for line in block.lines()]
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 4096, 1 << 20])
 def test_blocks_give_the_same_lines_as_line_reading(size):
     data = b"one\r\ntwo\n\ncaf\xe9\nnul\x00here\n" + b"y" * (MAX_LINE_BYTES + 50) + b"\nlast"
     assert blocks_to_lines(data, size) == lines(data)
+    assert [t for block in framed(data, size) for t in block.texts()] == lines(data)
 
 
 def test_block_reader_bounds_memory_on_a_huge_line():
-    from shipper.parse.reader import read_blocks
-
     data = b"a\n" + b"z" * (10 * MAX_LINE_BYTES) + b"\nb\n"
-    blocks = [block for _, block in read_blocks(io.BytesIO(data), 4096)]
-    assert sum(len(b) for b in blocks) < 2 * MAX_LINE_BYTES
+    framer = Framer()
+    held = []
+    for i in range(0, len(data), 4096):
+        framer.feed(data[i : i + 4096])
+        held.append(len(framer.pending))
+    assert max(held) <= MAX_LINE_BYTES
     assert blocks_to_lines(data, 4096) == lines(data)
 
 
@@ -96,14 +108,11 @@ def true_offsets(data: bytes) -> list[int]:
 )
 def test_block_offsets_point_at_each_lines_start(data, size):
     """log.offset and the event _id depend on these: every line's offset is where it starts in the stream,
-    also after over-long lines that were cut."""
-    from shipper.parse.reader import line_offsets, read_blocks, split_block
-
-    offsets, count = [], 0
-    for base, block in read_blocks(io.BytesIO(data), size):
-        block_offsets = line_offsets(base, block)
-        assert len(block_offsets) == len(list(split_block(block)))
-        offsets += block_offsets
-        count += len(list(split_block(block)))
-    assert offsets == true_offsets(data)
-    assert count == len(lines(data))
+    also after over-long lines that were cut; each whole line's end is where the next one starts (a cut
+    line's end is where it was cut: the rest is skipped as it comes)."""
+    found = [line for block in framed(data, size) for line in block.lines()]
+    assert [line.offset for line in found] == true_offsets(data)
+    whole = [(a, b) for a, b in itertools.pairwise(found) if not a.truncated]
+    assert [a.end for a, _ in whole] == [b.offset for _, b in whole]
+    assert len(found) == len(lines(data))
+    assert all(len(line.raw) <= MAX_LINE_BYTES for line in found)

@@ -1,0 +1,1 @@
+"""The `shipper` commands, one module each; common.py holds what they share."""

@@ -1,0 +1,99 @@
+"""`shipper run`, `check-config` and `status`: the long-running service and its configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shipper.commands.common import EXIT_FAILED, EXIT_USAGE, ConfigOption, error, load_run_config, log_line
+
+
+def run(config: ConfigOption) -> None:
+    """Follow log files through rotation and ship every line (to Elasticsearch, stdout or a file).
+
+    Offsets are kept in a registry that only advances once the output has confirmed the lines, so a crash
+    or restart re-sends at most the unconfirmed tail, which idempotent event ids make harmless.
+    """
+    from elasticsearch import ApiError
+
+    from shipper.elastic.connection import ConnectionSettingsError, describe_error
+    from shipper.run.registry import RegistryError
+    from shipper.run.service import Service
+
+    settings = load_run_config(config)
+    try:
+        status = Service(settings, config, log_line).run()
+    except (ConnectionSettingsError, RegistryError) as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
+    except ApiError as exc:  # refused for good, e.g. setup without the privileges it needs
+        error(f"Elasticsearch: {describe_error(exc)}")
+        raise typer.Exit(EXIT_FAILED) from None
+    raise typer.Exit(status)
+
+
+def check_config(config: ConfigOption) -> None:
+    """Validate a configuration and show what it will follow; exit 2 with every problem named if it is wrong."""
+    import glob as globbing
+
+    from shipper.elastic.connection import redact
+    from shipper.outputs.config import ElasticsearchOutputConfig, FileOutputConfig
+
+    settings = load_run_config(config, lenient=True)
+    out = settings.output
+    if isinstance(out, FileOutputConfig):
+        target = f"file {out.path}"
+    elif isinstance(out, ElasticsearchOutputConfig):
+        where = ", ".join(map(redact, out.hosts)) or ("cloud id" if out.cloud_id else "hosts from the environment")
+        target = f"Elasticsearch ({where}), namespace {out.namespace}"
+    else:
+        target = out.type
+    typer.echo(f"{config}: OK; output: {target}; registry: {settings.registry.path}")
+    for item in settings.effective_inputs():
+        for pattern in item.paths:
+            matches = (
+                globbing.glob(pattern) if globbing.has_magic(pattern) else [p for p in [pattern] if Path(p).exists()]
+            )
+            typer.echo(f"  {pattern}  source={item.source or 'by program'}  now matches {len(matches)} file(s)")
+
+
+def status(config: ConfigOption) -> None:
+    """Show the registry: every followed file, the offset shipped and confirmed, and how far behind it is."""
+    import os
+
+    from shipper.run.registry import Registry, RegistryError
+
+    settings = load_run_config(config, lenient=True)
+    try:
+        registry = Registry.load(settings.registry.path)
+    except RegistryError as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_FAILED) from None
+    if not registry.files:
+        typer.echo(f"{settings.registry.path}: no files shipped yet")
+        return
+    typer.echo(f"{'offset':>14} {'size':>14} {'lag':>12}  state     path")
+    for state in sorted(registry.files.values(), key=lambda s: (s.finished, s.path)):
+        try:
+            st = os.stat(state.path)
+            same = (st.st_dev, st.st_ino) == (state.device, state.inode)
+        except OSError:
+            st, same = None, False
+        size = st.st_size if st is not None and same else state.size
+        lag = max(0, size - state.offset)
+        kind = "finished" if state.finished else "following" if same else "rotated"
+        typer.echo(f"{state.offset:>14} {size:>14} {lag:>12}  {kind:<9} {state.path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        epilog=(
+            "Examples:\n\n"
+            "  shipper run -c /etc/shipper/shipper.yml\n\n"
+            "  shipper run -c examples/shipper.yml   # kill -HUP to reload inputs, kill -TERM to drain and stop\n\n"
+            "Exit status: 0 after a clean stop, 1 when the output or registry failed, 2 for a bad config."
+        )
+    )(run)
+    app.command("check-config", epilog="Example:\n\n  shipper check-config -c /etc/shipper/shipper.yml")(check_config)
+    app.command(epilog="Example:\n\n  shipper status -c /etc/shipper/shipper.yml")(status)

@@ -1,0 +1,97 @@
+"""`shipper trace`: the whole life of a message, from logs or from Elasticsearch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from shipper.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ReferenceDateOption,
+    TimezoneOption,
+    connect,
+    error,
+    es_configured,
+    parsed_events,
+    with_es_options,
+)
+from shipper.terminal import printable
+
+if TYPE_CHECKING:
+    from shipper.elastic.connection import EsSettings
+
+
+@with_es_options
+def trace(
+    query: Annotated[str, typer.Argument(help="A queue ID, a Message-ID or an address (sender or recipient).")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); none: use --es.")
+    ] = None,
+    namespace: Annotated[str, typer.Option(help="With --es: the data streams' namespace ('*' = all).")] = "*",
+    timezone: TimezoneOption = "local",
+    reference_date: ReferenceDateOption = None,
+    *,
+    es_options: EsSettings,
+) -> None:
+    """The whole life of a message: every line of every queue ID in its chain, each recipient's fate, and why.
+
+    From log files, or (no files) from Elasticsearch: the message's document in mail-transactions-* and
+    its lines in logs-mail.*. Exit status 0 when a message was found, 1 when none matched or an input
+    was unreadable.
+    """
+    from shipper.enrich.correlate import Correlator
+    from shipper.enrich.trace import from_elasticsearch, render, render_doc
+    from shipper.enrich.trace import trace as run_trace
+    from shipper.parse.packs import load_packs
+
+    if not files:
+        if not es_configured(es_options):
+            error("give log files, or --es (or ES_URL) to trace what was indexed")
+            raise typer.Exit(EXIT_USAGE)
+        from elasticsearch import ApiError, TransportError
+
+        from shipper.elastic.connection import describe_error
+
+        try:
+            found_docs = from_elasticsearch(connect(es_options), query, namespace)
+        except (ApiError, TransportError) as exc:
+            error(f"search failed: {describe_error(exc)}")
+            raise typer.Exit(EXIT_FAILED) from None
+        if not found_docs:
+            error(f"no message matches {query!r} in mail-transactions-{namespace}")
+            raise typer.Exit(EXIT_FAILED)
+        for doc, lines in found_docs:
+            for line in render_doc(doc, lines):
+                typer.echo(printable(line))
+            typer.echo("")
+        raise typer.Exit(EXIT_OK)
+    if any(str(p) == "-" for p in files):
+        error("trace reads its files twice: give files, not stdin")
+        raise typer.Exit(EXIT_USAGE)
+    events, failed = parsed_events(files, timezone, reference_date)
+    found = run_trace(query, events, Correlator(load_packs()))
+    for problem in dict.fromkeys(failed):
+        error(problem)
+    if not found:
+        error(f"no message matches {query!r}")
+        raise typer.Exit(EXIT_FAILED)
+    for item in found:
+        for line in render(item):
+            typer.echo(printable(line))
+        typer.echo("")
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        epilog=(
+            "Examples:\n\n"
+            "  shipper trace 5E6F7A8B90 /var/log/mail.log /var/log/mail.log.1.gz\n\n"
+            "  shipper trace alice@example.org /var/log/mail.log*\n\n"
+            "  shipper trace '<a1@example.org>' --es https://es.example.com:9200   # what `shipper ingest/run` indexed"
+        )
+    )(trace)

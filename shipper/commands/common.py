@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, cast
 
 import typer
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from shipper.elastic.connection import EsSettings
+    from shipper.elastic.templates import LifecycleAges
     from shipper.run.config import RunConfig
 
 
@@ -211,7 +212,7 @@ def with_es_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(**kwargs: object) -> None:
         given = {name: kwargs.pop(name) for name in _ES_OPTIONS}
-        _refuse_credentials_in_arguments(given, kwargs.pop("_es_context"))
+        _refuse_credentials_in_arguments(given, cast(typer.Context, kwargs.pop("_es_context")))
         command(es_options=_es_settings(given), **kwargs)
 
     parameters = [*own, *extra, context]
@@ -299,7 +300,7 @@ def print_setup(report: object, check: bool) -> None:
         typer.echo("Existing data streams use the new mappings from their next rollover.")
 
 
-def lifecycle_ages(rollover_age: str, rollover_size: str, delete_after: str):  # -> LifecycleAges
+def lifecycle_ages(rollover_age: str, rollover_size: str, delete_after: str) -> LifecycleAges:
     from shipper.elastic.templates import LifecycleAges
 
     return LifecycleAges(rollover_age, rollover_size, None if delete_after == "never" else delete_after)

@@ -241,11 +241,12 @@ def snapshot(
     docs = snapshot_docs(messages, found_mta.name, namespace, datetime.now().astimezone())
     stream = f"metrics-mail.queue-{namespace}"
     try:
-        _, errors = helpers.bulk(client, ({"_op_type": "create", "_index": stream, "_source": d} for d in docs),
+        _, errors_found = helpers.bulk(client, ({"_op_type": "create", "_index": stream, "_source": d} for d in docs),
                                   raise_on_error=False, refresh="wait_for")  # fmt: skip
     except (ApiError, TransportError) as exc:
         error(f"snapshot failed: {describe_error(exc)}")
         raise typer.Exit(EXIT_FAILED) from None
+    errors: list[Any] = errors_found if isinstance(errors_found, list) else []
     if errors:
         error(f"{len(errors)} snapshot document(s) refused, first: {str(errors[0])[:300]}")
         raise typer.Exit(EXIT_FAILED)

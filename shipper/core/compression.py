@@ -8,7 +8,7 @@ import io
 import lzma
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
@@ -21,7 +21,7 @@ def decompressed(raw: io.BufferedReader) -> BinaryIO:
     head = raw.peek(6)[:6]  # peek, not read+seek: the path may be a FIFO or /dev/fd/N
     for magic, opener in _MAGIC:
         if head.startswith(magic):
-            return opener(raw)  # type: ignore[operator, no-any-return]
+            return cast(BinaryIO, opener(raw))
     return raw
 
 

@@ -12,10 +12,13 @@ import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 
 class ConnectionSettingsError(ValueError):
@@ -199,8 +202,9 @@ class EsConnection(BaseModel):
 
     def describe(self) -> str:
         """Where we connect, without secrets."""
-        target = ", ".join(redact(h) for h in self.hosts) if self.hosts else f"cloud id {self.cloud_id.split(':')[0]}"
-        return target
+        if self.hosts:
+            return ", ".join(redact(h) for h in self.hosts)
+        return f"cloud id {(self.cloud_id or '').split(':')[0]}"
 
     def client_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -231,7 +235,7 @@ class EsConnection(BaseModel):
             options["ssl_show_warn"] = False  # we warn once ourselves
         return options
 
-    def client(self) -> Any:
+    def client(self) -> Elasticsearch:
         from elasticsearch import Elasticsearch
         from elasticsearch.serializer import OrjsonSerializer
 

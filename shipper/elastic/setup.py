@@ -54,12 +54,16 @@ def _installed(client: Any, kind: str, name: str) -> dict[str, Any] | None:
 
     try:
         if kind == "ilm":
-            return client.ilm.get_lifecycle(name=name).body[name]["policy"]
-        if kind == "component":
-            return client.cluster.get_component_template(name=name).body["component_templates"][0]["component_template"]
-        return client.indices.get_index_template(name=name).body["index_templates"][0]["index_template"]
+            found = client.ilm.get_lifecycle(name=name).body[name]["policy"]
+        elif kind == "component":
+            found = client.cluster.get_component_template(name=name).body["component_templates"][0][
+                "component_template"
+            ]
+        else:
+            found = client.indices.get_index_template(name=name).body["index_templates"][0]["index_template"]
     except NotFoundError:
         return None
+    return dict(found)
 
 
 def _put(client: Any, kind: str, name: str, body: dict[str, Any]) -> None:

@@ -197,7 +197,7 @@ class Correlator:
         meta = event.get("event")  # the hot path: plain lookups rather than _get
         if not isinstance(meta, dict):
             return []
-        spec = self.specs.get(meta.get("dataset"))
+        spec = self.specs.get(meta.get("dataset") or "")
         if spec is None:
             return []
         role = spec.roles.get(meta.get("action") or "")

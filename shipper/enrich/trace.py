@@ -44,12 +44,12 @@ def trace_where(
         found += [tx for tx in correlator.feed(event) if wanted(tx)]
     found += [tx for tx in correlator.finish() if wanted(tx)]
     children = {tx.ids[0]: tx for tx in found}
-    wanted = {(tx.host, qid): tx for tx in found for qid in tx.ids}
+    by_id = {(tx.host, qid): tx for tx in found for qid in tx.ids}
     traces = {id(tx): Trace(tx, []) for tx in found}
     for event in events():
         qid = _first(_get(event, "email.local_id"))
         host = _get(event, "host.hostname") or ""
-        tx = wanted.get((host, qid)) if isinstance(qid, str) else None
+        tx = by_id.get((host, qid)) if isinstance(qid, str) else None
         if tx is None:
             child = _get(event, "mail.bounce.queue_id")
             tx = children.get(child) if isinstance(child, str) else None

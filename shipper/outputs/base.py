@@ -48,8 +48,12 @@ class Interrupted(Exception):
 
 
 class Output(Protocol):
-    stats: OutputStats
-    replaces_documents: bool  # a record with a known id replaces the earlier one (op "index")
+    @property
+    def stats(self) -> OutputStats: ...
+
+    @property
+    def replaces_documents(self) -> bool:
+        """A record with a known id replaces the earlier one (op "index")."""
 
     def add(self, record: Record) -> None: ...
 

@@ -94,8 +94,8 @@ class BulkWriter:
             try:
                 for _ok, item in helpers.streaming_bulk(
                     self.client,
-                    _bulk_lines(todo),
-                    expand_action_callback=_already_expanded,
+                    _bulk_lines(todo),  # type: ignore[arg-type]  # serialized pairs: see _bulk_lines
+                    expand_action_callback=_already_expanded,  # type: ignore[arg-type]
                     chunk_size=len(todo) + 1,
                     max_chunk_bytes=1 << 62,  # the batch is already bounded; keep it one request
                     raise_on_error=False,

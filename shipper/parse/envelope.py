@@ -81,6 +81,10 @@ SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "deb
 _SEVERITY_ALIASES = {"error": "err", "warn": "warning", "panic": "emerg", "crit": "crit"}
 
 
+# (timestamp, zone, host, program, pid, message): the parser's fast path
+Plain = tuple[str | None, str | None, str | None, str | None, int | None, str]
+
+
 class Envelope:
     """What the envelope layer found: timestamp, zone applied, host, program, pid, message, and `extra`
     ECS fields (PRI, facility, repeat count, RFC 5424 parts) when the line had any.
@@ -132,7 +136,7 @@ class EnvelopeParser:
         self.zone_name = timezone_name(timestamps.tz)
         self._stamps: dict[str, str] = {}
 
-    def plain(self, line: str) -> tuple[str, str, str, str, int, str] | None:
+    def plain(self, line: str) -> Plain | None:
         """The common case, `Mmm dd hh:mm:ss host prog[pid]: text`, most of every mail log, as a bare tuple
         (timestamp, zone, host, program, pid, message) for the parser's fast path; None for anything else."""
         m = _BSD_COMMON.fullmatch(line)
@@ -196,10 +200,10 @@ class EnvelopeParser:
         stamp = self.ts.bsd(g["mon"], g["day"], g["clock"], g["frac"], g["year"])
         if stamp is None:
             return None
-        extra: dict[str, Any] = {}
+        facility: dict[str, Any] = {}
         if g["prefac"]:
-            self._facility_severity(extra, g["prefac"], g["presev"])
-        return self._from_groups(stamp, self.zone_name, g, extra)
+            self._facility_severity(facility, g["prefac"], g["presev"])
+        return self._from_groups(stamp, self.zone_name, g, facility)
 
     def _iso(self, line: str) -> Envelope | None:
         m = _ISO.fullmatch(line) or _ISO_NO_PROGRAM.fullmatch(line)

@@ -275,7 +275,7 @@ class Parser:
         if plain is None:
             env = self.envelope.parse(line)
             if env is not None and not env.extra:
-                plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)  # type: ignore[assignment]
+                plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)
         if self.owns_file and plain is not None and (absorbed := self._absorb(line, plain[3], plain[5])):
             plain = (plain[0], plain[1], plain[2], None, None, absorbed)
             env = None
@@ -284,11 +284,11 @@ class Parser:
             if route is _MISSING:
                 route = self._route(plain[3])
             if route is not None:
-                m = route.match(plain[5])  # type: ignore[union-attr]
+                m = route.match(plain[5])
                 if m is not None:
-                    fast = route.assemblers.get(m.lastgroup)  # type: ignore[union-attr, arg-type]
+                    fast = route.assemblers.get(m.lastgroup)
                     if fast is None:
-                        fast = self._assembler(route, m.lastgroup)  # type: ignore[arg-type]
+                        fast = self._assembler(route, m.lastgroup)
                     if fast[0] is not None:
                         return annotate(fast[0](plain, line, m, tags)), fast[1]
         if env is None and plain is not None:

@@ -27,10 +27,21 @@ from shipper.pipeline.framing import Block, Line, frame_stream
 class Origin(Protocol):
     """Where a batch of lines comes from; what an acknowledgement token points back to."""
 
-    path: str  # a file's path, or a name such as `syslog://host` (log.file.path for files)
-    source: str | None  # the pack forced for its lines
-    identity: bytes | None  # what its event ids derive from (None until known)
-    generation: int  # bumped when it starts over (a truncated file): older acknowledgements are void
+    @property
+    def path(self) -> str | None:
+        """A file's path (log.file.path, and the pack its name picks); None for a stream."""
+
+    @property
+    def source(self) -> str | None:
+        """The pack forced for its lines."""
+
+    @property
+    def identity(self) -> bytes | None:
+        """What its event ids derive from (None until known)."""
+
+    @property
+    def generation(self) -> int:
+        """Bumped when it starts over (a truncated file): older acknowledgements are void."""
 
     def last_write(self) -> float: ...
 

@@ -111,23 +111,23 @@ def render(report: Report) -> str:
     ]
     if report.reason_categories:
         body.append(_bars([(c.category, c.total) for c in report.reason_categories], "why mail failed"))
-        rows = [(c.deferrals, c.bounces, c.rejects, c.category) for c in report.reason_categories]
-        body.append(_table(("deferrals", "bounces", "rejects", "category"), rows))
+        reasons = [(c.deferrals, c.bounces, c.rejects, c.category) for c in report.reason_categories]
+        body.append(_table(("deferrals", "bounces", "rejects", "category"), reasons))
     if report.stuck:
-        rows = [(" -> ".join(s.queue_ids), s.host, s.sender or "", ", ".join(s.recipients), s.first_seen,
+        stuck = [(" -> ".join(s.queue_ids), s.host, s.sender or "", ", ".join(s.recipients), s.first_seen,
                  s.deferrals, s.category or "", s.hint or s.last_reason or "") for s in report.stuck]  # fmt: skip
         body.append("<h2>Stuck mail</h2>" + _table(
             ("queue IDs", "host", "from", "waiting for", "since", "deferrals", "diagnosis", "hint or last reply"),
-            rows, 8))  # fmt: skip
+            stuck, 8))  # fmt: skip
     if report.recipient_domains:
-        rows = [
+        domains = [
             (d.delivered, d.bytes, d.deferrals, d.avg_delay, d.max_delay, d.domain) for d in report.recipient_domains
         ]
-        body.append("<h2>Delivery by recipient domain</h2>"
-                    + _table(("sent", "bytes", "deferrals", "avg delay s", "max delay s", "domain"), rows))  # fmt: skip
+        head = ("sent", "bytes", "deferrals", "avg delay s", "max delay s", "domain")
+        body.append("<h2>Delivery by recipient domain</h2>" + _table(head, domains))
     if report.sending_domains:
-        rows = [(d.messages, d.bytes, d.domain) for d in report.sending_domains]
-        body.append("<h2>Received by sending domain</h2>" + _table(("messages", "bytes", "domain"), rows))
+        senders = [(d.messages, d.bytes, d.domain) for d in report.sending_domains]
+        body.append("<h2>Received by sending domain</h2>" + _table(("messages", "bytes", "domain"), senders))
     body += [
         _addresses("Senders by message count", report.senders_by_count),
         _addresses("Recipients by message count", report.recipients_by_count),

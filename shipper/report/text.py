@@ -122,10 +122,11 @@ def render(report: Report) -> Iterator[str]:
             yield f"   {c.deferrals:9d} {c.bounces:9d} {c.rejects:9d}  {c.category}"
     if report.stuck:
         yield from _title("Stuck mail (deferred, not delivered when the log ends)")
-        for s in report.stuck:
-            yield f"  {' -> '.join(s.queue_ids)} on {s.host} from <{s.sender or ''}>, since {s.first_seen}"
-            yield f"      waiting: {', '.join(s.recipients) or '?'}; deferred {s.deferrals} time(s)"
-            if s.last_reason:
-                yield f"      last reply: {s.last_reason}"
-            if s.category:
-                yield f"      diagnosis: {s.category}" + (f"; hint: {s.hint}" if s.hint else "")
+        for stuck in report.stuck:
+            yield (f"  {' -> '.join(stuck.queue_ids)} on {stuck.host} from <{stuck.sender or ''}>,"
+                   f" since {stuck.first_seen}")  # fmt: skip
+            yield f"      waiting: {', '.join(stuck.recipients) or '?'}; deferred {stuck.deferrals} time(s)"
+            if stuck.last_reason:
+                yield f"      last reply: {stuck.last_reason}"
+            if stuck.category:
+                yield f"      diagnosis: {stuck.category}" + (f"; hint: {stuck.hint}" if stuck.hint else "")

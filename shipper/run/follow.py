@@ -30,7 +30,7 @@ class FilesInput:
             self.wake.clear()
             self.tailer.scan()
             self.next_scan = now + self.scan_interval
-        return self.tailer.poll()  # type: ignore[return-value]
+        return self.tailer.poll()
 
     def is_open(self, origin: Origin) -> bool:
         tailer = self.tailer

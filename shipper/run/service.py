@@ -21,7 +21,7 @@ import orjson
 
 from shipper.enrich.correlate import Correlator
 from shipper.files import STATE_MODE, write_new
-from shipper.outputs.base import Interrupted, Output, OutputStats, Record
+from shipper.outputs.base import Ack, Interrupted, Output, OutputStats, Record
 from shipper.outputs.factory import open_output
 from shipper.pipeline.context import Frame, InputContext
 from shipper.pipeline.emit import Addresser, ParseSettings, Pipeline, Shipping
@@ -111,18 +111,24 @@ class Service:
         return FilesInput(tailer, self.config.scan_interval, self.wake, self.log)
 
     # --- the loop ------------------------------------------------------------------------------------
-    def run(self) -> int:
+    def run(self, *, output: Callable[[Ack], Output] | None = None, inputs: list[Input] | None = None) -> int:
+        """Until stopped. The output and the inputs are the configuration's, unless given (another program, a
+        test): an output is built from the acknowledgement callback it must call; inputs are added to the files."""
         registry = Registry.load(self.config.registry.path)
         self._install_signals()
-        output = self.output = open_output(
+        built = output(self._on_ack) if output is not None else open_output(
             self.config.output, self._on_ack, queue_batches=self.config.queue_batches, log=self.log,
             stopping=self.stopping,
         )  # fmt: skip
+        return self._loop(registry, built, inputs or [])
+
+    def _loop(self, registry: Registry, output: Output, more: list[Input]) -> int:
+        self.output = output
         addresser = Addresser(self.config.namespace(), self.config.effective_host_name())
         shipping = self.shipping = Shipping(self.pipeline, output, addresser, self.correlator, track_open=True)
         self._restore_transactions()
         files = self._files(registry)
-        inputs: list[Input] = [files]
+        inputs: list[Input] = [files, *more]
         metrics = self._metrics(output, files)
         poller = self._queue_poller()
         last_save = last_status = last_update = time.monotonic()

@@ -51,7 +51,7 @@ _SCALARS: dict[str, Any] = {
 @cache
 def _adapter(name: str) -> TypeAdapter[Any]:
     definition = load_fields()[name]
-    scalar = _SCALARS[definition.type]
+    scalar: Any = _SCALARS[definition.type]
     return TypeAdapter(list[scalar] if definition.array else scalar)
 
 

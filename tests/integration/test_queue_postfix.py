@@ -74,6 +74,7 @@ def test_list_reads_the_real_queue(postfix: PostfixInstance):
 
 
 def test_stuck_names_each_message_with_reason_hint_and_trail(postfix: PostfixInstance):
+    time.sleep(1.1)  # queue times have whole seconds: every message is then at least 1s old (it once ran sooner)
     out = run("stuck", "--mta", "postfix", "--config-dir", str(postfix.conf), "--older-than", "1s",
               "--logs", str(postfix.maillog), "--format", "json").stdout  # fmt: skip
     items = {d["sender"]: d for d in map(json.loads, out.splitlines())}

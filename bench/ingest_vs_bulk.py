@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import subprocess
 import sys
 import tempfile
@@ -101,13 +100,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import shipper as package
-    from shipper.elastic.connection import EsConnection
+    from shipper.elastic.connection import EsSettings
     from shipper.elastic.setup import run_setup
     from shipper.elastic.templates import LifecycleAges
 
     compileall.compile_dir(Path(package.__file__).parent, quiet=1)  # as a wheel install would be
     url = es_url(args.es)
-    client = EsConnection.from_options([url], environ=dict(os.environ)).client()
+    client = EsSettings(hosts=[url]).connection().client()
     run_setup(client, LifecycleAges())
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -54,10 +54,10 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100_000, help="lines appended at once at the end")
     args = parser.parse_args()
 
-    from shipper.elastic.connection import EsConnection
+    from shipper.elastic.connection import EsSettings
 
     url = es_url(args.es)
-    client = EsConnection.from_options([url], environ={}).client()
+    client = EsSettings(hosts=[url]).connection({}).client()
     namespace = "tail" + uuid.uuid4().hex[:8]
     index = f"logs-mail.*-{namespace}"
     steady_lines = int(args.rate * args.duration)

@@ -9,10 +9,10 @@ import shlex
 import socket
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from shipper.core.event import nest
+from shipper.core.timefmt import now_iso
 from shipper.queue.model import QueuedMessage
 from shipper.queue.mta import Mta, executable
 
@@ -116,7 +116,7 @@ def audit_event(mta: Mta, action: str, ids: list[str], argvs: list[list[str]], n
         outcome = "failure" if failed else "success"
         what = f"batch {sequence}: " + ("failed: " + "; ".join(o.output[:200] for o in failed) if failed else "done")
     return nest({
-        "@timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "@timestamp": now_iso(),
         "message": f"queue {action} of {len(ids)} message(s) on {mta.name}: {what}",
         "event.kind": "event", "event.dataset": "mail.queue_audit", "event.category": ["email"],
         "event.type": EVENT_TYPES[action], "event.action": f"queue-{action}", "event.outcome": outcome,

@@ -133,22 +133,33 @@ def trim_partial_char(raw: bytes) -> bytes:
 
 
 class Framer:
-    """Incremental framing of one input (see the module doc)."""
+    """Incremental framing of one input (see the module doc).
+
+    A line over MAX_LINE_BYTES is kept as its first MAX_LINE_BYTES (`cut`) while the rest is skipped, and
+    handed over once its newline comes, so its `end` is where the next line starts: an acknowledgement of it
+    moves a registry past all of it."""
 
     def __init__(self, offset: int = 0) -> None:
-        self.offset = offset  # input offset of `pending[0]` (or of the next byte, while skipping)
+        self.offset = offset  # input offset of `pending[0]`, or of the next byte of a line being skipped
         self.pending = b""  # an incomplete last line
-        self.skipping = False  # inside a cut line: drop bytes up to its newline
+        self.cut: bytes | None = None  # the kept head of an over-long line whose newline has not come yet
+        self.cut_offset = 0
+
+    @property
+    def held(self) -> int:
+        """Bytes of an unfinished last line held back (its kept head, for an over-long one)."""
+        return len(self.cut) if self.cut is not None else len(self.pending)
 
     def feed(self, data: bytes) -> list[Block]:
         out: list[Block] = []
-        if self.skipping:
+        if self.cut is not None:
             newline = data.find(b"\n")
             if newline == -1:
                 self.offset += len(data)
                 return out
             self.offset += newline + 1
-            data, self.skipping = data[newline + 1 :], False
+            out.append(Block(self.cut_offset, self.cut, truncated=True, end=self.offset))
+            data, self.cut = data[newline + 1 :], None
         data = self.pending + data if self.pending else data
         cut = data.rfind(b"\n") + 1
         if cut:
@@ -156,14 +167,18 @@ class Framer:
             self.offset += cut
         rest = data[cut:]
         if len(rest) > MAX_LINE_BYTES:
-            out.append(Block(self.offset, rest[:MAX_LINE_BYTES], truncated=True, end=self.offset + len(rest)))
+            self.cut, self.cut_offset = rest[:MAX_LINE_BYTES], self.offset
             self.offset += len(rest)
-            rest, self.skipping = b"", True
+            rest = b""
         self.pending = rest
         return out
 
     def finish(self) -> list[Block]:
         """The input ended (or a partial last line waited long enough): its last line without newline."""
+        if self.cut is not None:
+            block = Block(self.cut_offset, self.cut, truncated=True, end=self.offset)
+            self.cut = None
+            return [block]
         if not self.pending:
             return []
         block = Block(self.offset, self.pending)
@@ -172,7 +187,7 @@ class Framer:
         return [block]
 
     def restart(self, offset: int = 0) -> None:
-        self.offset, self.pending, self.skipping = offset, b"", False
+        self.offset, self.pending, self.cut = offset, b"", None
 
 
 def frame_stream(stream: BinaryIO, size: int = READ_BYTES) -> Iterator[Block]:

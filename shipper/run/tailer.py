@@ -59,6 +59,7 @@ class Harvester:
         self.source = source
         self.registry = registry
         self.framer = Framer(state.offset)
+        self.held_at = -1  # where the unfinished last line starts
         self.pending_since = 0.0
         self.last_growth = time.monotonic()
         self.eof = False
@@ -130,13 +131,14 @@ class Harvester:
         self.eof = len(data) < budget
         if data:
             self.last_growth = now
-        held = self.framer.pending
-        lines = [line for block in self.framer.feed(data) for line in block.lines()]
-        rest = self.framer.pending
-        if rest and rest != held:
-            self.pending_since = now if not held else self.pending_since
-        if rest and self.eof and (final or now - self.pending_since >= partial_timeout):
-            lines += [line for block in self.framer.finish() for line in block.lines()]
+        framer = self.framer
+        lines = [line for block in framer.feed(data) for line in block.lines()]
+        if framer.held:
+            held_at = framer.cut_offset if framer.cut is not None else framer.offset
+            if held_at != self.held_at:  # a new unfinished line: its wait starts now
+                self.held_at, self.pending_since = held_at, now
+            if self.eof and (final or now - self.pending_since >= partial_timeout):
+                lines += [line for block in framer.finish() for line in block.lines()]
         return lines
 
     def close(self) -> None:
@@ -431,7 +433,8 @@ class Tailer:
             lines = harvester.read(budget, self.partial_timeout, final=rotated)
             if lines:
                 yield harvester, lines
-            if rotated and harvester.eof and not harvester.pending and now - harvester.last_growth >= self.rotate_grace:
+            drained = harvester.eof and not harvester.framer.held
+            if rotated and drained and now - harvester.last_growth >= self.rotate_grace:
                 harvester.close()
                 del self.harvesters[key]
                 harvester.state.drained(harvester.read_offset)

@@ -155,6 +155,29 @@ def test_an_over_long_line_is_cut_and_the_next_line_kept(tmp_path):
     assert got == [(5, False), (MAX_LINE_BYTES, True), (5, False)]
 
 
+def test_a_cut_line_acknowledged_moves_the_offset_past_all_of_it(tmp_path):
+    """The registry once stopped where the line was cut: a restart read the rest of it as a line of its own."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"short\n" + b"z" * (12 * MAX_LINE_BYTES) + b"\n")  # longer than one read
+    registry = Registry(tmp_path / "registry.json")
+    first = make_tailer(tmp_path, registry)
+    assert [len(raw) for raw in drain(first)] == [5, MAX_LINE_BYTES]
+    first.close()
+    assert next(iter(registry.files.values())).offset == log.stat().st_size
+    with log.open("ab") as out:
+        out.write(b"next\n")
+    assert drain(make_tailer(tmp_path, registry)) == [b"next"]
+
+
+def test_an_unfinished_over_long_last_line_is_shipped_after_the_partial_timeout(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"short\n" + b"z" * (MAX_LINE_BYTES + 10))
+    tailer = make_tailer(tmp_path, partial_timeout=0.2)
+    assert drain(tailer) == [b"short"]
+    time.sleep(0.3)
+    assert drain(tailer) == [b"z" * MAX_LINE_BYTES]
+
+
 def test_start_at_end_skips_what_is_there_but_not_files_that_appear_later(tmp_path):
     write(tmp_path / "a.log", "old")
     tailer = Tailer([InputConfig(paths=[str(tmp_path / "*.log")])], Registry(tmp_path / "r.json"),
@@ -299,7 +322,7 @@ def test_a_huge_line_in_a_compressed_rotation_is_cut_without_being_held(tmp_path
 
     def watching(self, data):
         out = real(self, data)
-        held.append(len(self.pending))
+        held.append(self.held)
         return out
 
     monkeypatch.setattr(Framer, "feed", watching)

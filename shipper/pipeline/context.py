@@ -8,7 +8,9 @@ Every command reads an input the same way:
 - the reference date for year-less timestamps: the given one, else the date of the input's last write as
   of the block being read (a followed file's is today; a rotation's is the day it was rotated), else today
   for a stream. Evaluated per block, so a stream or a followed file that runs past midnight moves on;
-- the identity behind event ids: a file's first line (up to IDENTITY_BYTES), stdin's the constant `-`.
+- the identity behind event ids: a file's first line (up to IDENTITY_BYTES), stdin's the constant `-`;
+- the zone of timestamps without one and the host name events are addressed with, when the input has its
+  own (a per-input `timezone:`, a sender's host); otherwise the command's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class InputContext:
         reference: date | None = None,
         last_write: Callable[[], float] | None = None,
         identity: bytes | None = None,
+        timezone: str | None = None,
+        host_name: str | None = None,
     ) -> None:
         self.path = path
         self.file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
@@ -67,6 +71,8 @@ class InputContext:
         self.fixed_reference = reference
         self.last_write = last_write
         self.identity = identity if identity is not None else (STDIN_IDENTITY if path is None else None)
+        self.timezone = timezone  # None: the command's
+        self.host_name = host_name  # None: the command's (Addresser)
 
     def reference(self) -> date:
         if self.fixed_reference is not None:

@@ -48,27 +48,32 @@ class Pipeline:
     def __init__(self, settings: ParseSettings, packs: tuple[Pack, ...] | None = None) -> None:
         self.settings = settings
         self.packs = packs if packs is not None else load_packs()
-        self.parsers: dict[str | None, Parser] = {}
+        self.parsers: dict[tuple[str | None, str | None], Parser] = {}
         self.coverage = Coverage()
         self.parser(settings.source)  # fail now on a bad pack, source or zone
 
-    def parser(self, source: str | None) -> Parser:
-        parser = self.parsers.get(source)
+    def parser(self, source: str | None, timezone: str | None = None) -> Parser:
+        """The parser of a forced pack (or none) in a zone (None: the command's); compiled once each."""
+        key = (source, timezone)
+        parser = self.parsers.get(key)
         if parser is None:
-            parser = self.parsers[source] = Parser(self.packs, timezone=self.settings.timezone, source=source)
+            zone = timezone or self.settings.timezone
+            parser = self.parsers[key] = Parser(self.packs, timezone=zone, source=source)
         return parser
 
     def context(
         self, *, path: str | None, source: str | None = None, last_write: Callable[[], float] | None = None,
-        identity: bytes | None = None,
+        identity: bytes | None = None, timezone: str | None = None, host_name: str | None = None,
     ) -> InputContext:  # fmt: skip
+        if timezone is not None:
+            self.parser(source or self.settings.source, timezone)  # fail now on a bad zone
         return InputContext(
             packs=self.packs, path=path, source=source or self.settings.source, reference=self.settings.reference,
-            last_write=last_write, identity=identity,
+            last_write=last_write, identity=identity, timezone=timezone, host_name=host_name,
         )  # fmt: skip
 
     def _ready(self, ctx: InputContext) -> Parser:
-        parser = self.parser(ctx.source)
+        parser = self.parser(ctx.source, ctx.timezone)
         parser.set_reference(ctx.reference())  # a no-op unless the date changed
         parser.set_path_source(ctx.path_source)
         return parser
@@ -121,12 +126,13 @@ class Addresser:
         if ctx.file_path is not None:
             log["file"] = {"path": ctx.file_path}
         log["offset"] = frame.offset
-        if self.host_name is not None:
+        host_name = ctx.host_name or self.host_name
+        if host_name is not None:
             host = doc.get("host")
             if host is None:
-                doc["host"] = {"name": self.host_name}
+                doc["host"] = {"name": host_name}
             else:
-                host["name"] = self.host_name
+                host["name"] = host_name
         return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
 
 

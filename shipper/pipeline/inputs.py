@@ -36,6 +36,10 @@ class Origin(Protocol):
         """The pack forced for its lines."""
 
     @property
+    def timezone(self) -> str | None:
+        """The zone of its timestamps without one, when it has its own (None: the command's)."""
+
+    @property
     def identity(self) -> bytes | None:
         """What its event ids derive from (None until known)."""
 

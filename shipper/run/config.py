@@ -36,6 +36,16 @@ class InputConfig(Strict):
     source: str | None = None  # the pack for every line; None: chosen by program name
     exclude: list[str] = []  # glob patterns of file names to leave alone
     follow_symlinks: bool = False  # follow links to files owned by root or the directory's owner (docs/security.md)
+    timezone: str | None = None  # for these files' timestamps without a zone; None: the top-level `timezone`
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        from shipper.parse.timestamps import resolve_timezone
+
+        if value is not None:
+            resolve_timezone(value)
+        return value
 
 
 class RegistryConfig(Strict):

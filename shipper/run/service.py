@@ -175,7 +175,9 @@ class Service:
     def context(self, origin: Origin) -> InputContext:
         found = self.contexts.get(id(origin))
         if found is None:
-            ctx = self.pipeline.context(path=origin.path, source=origin.source, last_write=origin.last_write)
+            ctx = self.pipeline.context(
+                path=origin.path, source=origin.source, last_write=origin.last_write, timezone=origin.timezone
+            )
             found = self.contexts[id(origin)] = (origin, ctx)
         ctx = found[1]
         ctx.identity = origin.identity or b""  # a truncated file starts over with a new first line

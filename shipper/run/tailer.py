@@ -50,9 +50,11 @@ class Harvester:
     """Reads one file from an offset: complete lines, a held partial last line, over-long lines cut."""
 
     def __init__(
-        self, path: str, fd: int, state: FileState, identity: bytes, source: str | None, registry: Registry
-    ) -> None:
+        self, path: str, fd: int, state: FileState, identity: bytes, source: str | None, registry: Registry,
+        timezone: str | None = None,
+    ) -> None:  # fmt: skip
         self.path = path
+        self.timezone = timezone  # its input's `timezone:`, if it has one
         self.fd = fd
         self.state = state
         self.identity: bytes | None = identity
@@ -148,8 +150,12 @@ class Harvester:
 class CompressedReader:
     """A rotated compressed file, read once from a decompressed offset to its end."""
 
-    def __init__(self, path: str, stream: BinaryIO, state: FileState, identity: bytes, source: str | None) -> None:
+    def __init__(
+        self, path: str, stream: BinaryIO, state: FileState, identity: bytes, source: str | None,
+        timezone: str | None = None,
+    ) -> None:  # fmt: skip
         self.path = path
+        self.timezone = timezone
         self.stream = stream
         self.state = state
         self.identity = identity
@@ -226,6 +232,13 @@ class Tailer:
                         continue
                     seen.add(path)
                     yield path, item
+
+    def _timezone_of(self, path: str) -> str | None:
+        """The `timezone:` of the input a file was found by (a rotated file: by its path before rotation)."""
+        for item in self.inputs:
+            if any(fnmatch.fnmatch(path, pattern) for pattern in item.paths):
+                return item.timezone
+        return None
 
     def scan(self) -> None:
         """Open files that appeared (or were rotated in) and follow renames of open ones."""
@@ -313,7 +326,8 @@ class Tailer:
                               source=item.source, updated=time.time())  # fmt: skip
             self.registry.put(state)
             self.events.info(f"{path}: following from offset {state.offset}")
-        self.harvesters[(st.st_dev, st.st_ino)] = Harvester(path, fd, state, identity, item.source, self.registry)
+        self.harvesters[(st.st_dev, st.st_ino)] = Harvester(path, fd, state, identity, item.source, self.registry,
+                                                            item.timezone)  # fmt: skip
 
     def _consider_compressed(self, path: str, fd: int, st: os.stat_result, item: InputConfig) -> None:
         """A compressed file: a rotation of a file known by its first line (finished from its confirmed
@@ -350,7 +364,9 @@ class Tailer:
         else:
             state = FileState(path, st.st_dev, st.st_ino, fingerprint, 0, source=item.source, updated=time.time())
             self.registry.put(state)
-        self.compressed.append(CompressedReader(path, _stream_from_start(fd), state, identity, item.source))
+        self.compressed.append(
+            CompressedReader(path, _stream_from_start(fd), state, identity, item.source, item.timezone)
+        )
 
     def _resume_dangling(self) -> None:
         """Registry entries not finished whose file is not open: rotated while shipper was down. Look for
@@ -398,9 +414,9 @@ class Tailer:
                     continue
                 self.events.info(f"{state.path} was rotated and compressed to {candidate}; finishing it")
                 self.seen_compressed.add((st.st_dev, st.st_ino, st.st_mtime_ns))
-                self.compressed.append(
-                    CompressedReader(candidate, _stream_from_start(fd), state, identity, state.source)
-                )
+                zone = self._timezone_of(state.path)
+                stream = _stream_from_start(fd)
+                self.compressed.append(CompressedReader(candidate, stream, state, identity, state.source, zone))
                 return True
             identity = self._identity(fd) or b""
             if fingerprint_of(identity) != state.fingerprint:
@@ -410,8 +426,9 @@ class Tailer:
             self.registry.forget(state)
             state.path, state.device, state.inode = candidate, st.st_dev, st.st_ino
             self.registry.put(state)
-            self.harvesters[(st.st_dev, st.st_ino)] = Harvester(candidate, fd, state, identity, state.source,
-                                                                self.registry)  # fmt: skip
+            zone = self._timezone_of(state.path)
+            harvester = Harvester(candidate, fd, state, identity, state.source, self.registry, zone)
+            self.harvesters[(st.st_dev, st.st_ino)] = harvester
             return True
         return False
 

@@ -25,7 +25,7 @@ LINES = (
 class Connection:
     """An origin: a name, an identity, and the offsets the output confirmed."""
 
-    path, source, identity, generation = None, None, b"mx.example", 0
+    path, source, timezone, identity, generation = None, None, None, b"mx.example", 0
 
     def __init__(self) -> None:
         self.confirmed = 0

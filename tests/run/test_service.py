@@ -49,3 +49,29 @@ def test_grouped_lines_become_one_event_and_the_offset_waits_for_the_group(tmp_p
         assert state.offset == log.stat().st_size
     finally:
         files.close()
+
+
+def test_an_inputs_own_timezone_places_its_timestamps(tmp_path):
+    import threading
+
+    line = b"Nov 28 10:00:00 mx postfix/smtpd[7]: connect from a.example[192.0.2.1]\n"
+    (tmp_path / "tokyo.log").write_bytes(line)
+    (tmp_path / "utc.log").write_bytes(line.replace(b"[7]", b"[8]"))  # files are known by their first line
+    out = tmp_path / "events.ndjson"
+    config = RunConfig.model_validate({
+        "inputs": [{"paths": [str(tmp_path / "tokyo.log")], "timezone": "Asia/Tokyo"},
+                   {"paths": [str(tmp_path / "utc.log")]}],
+        "output": {"type": "file", "path": str(out)}, "registry": {"path": str(tmp_path / "r.json")},
+        "timezone": "UTC", "scan_interval": "100ms",
+    })  # fmt: skip
+    service = Service(config, None, log=lambda message: None)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while (not out.exists() or out.read_bytes().count(b"\n") < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    service.stopping.set()
+    thread.join(30)
+    stamps = {orjson.loads(e)["log"]["file"]["path"]: orjson.loads(e)["@timestamp"] for e in out.read_bytes().splitlines()}
+    assert stamps[str(tmp_path / "tokyo.log")].endswith("-11-28T01:00:00Z")
+    assert stamps[str(tmp_path / "utc.log")].endswith("-11-28T10:00:00Z")

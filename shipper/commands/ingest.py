@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn, TextIO
 
 import typer
 
@@ -160,7 +160,7 @@ def ingest(
     if output_file is not None:
         summary = _ingest(files, discovered, follow_symlinks, settings, namespace, _file_output(output_file),
                           with_transactions)  # fmt: skip
-        _report(summary, json_summary)
+        _report(summary, json_summary, events_on_stdout=str(output_file) == "-")
     client = connect(es_options)
     _ingest_into(client, files, discovered, follow_symlinks, settings, namespace, with_transactions, run_setup_first,
                  batch_size, batch_mb, retry_for, json_summary)  # fmt: skip
@@ -238,18 +238,19 @@ def _ingest_into(
     _report(summary, json_summary)
 
 
-def _report(summary: IngestSummary, json_summary: bool) -> NoReturn:
+def _report(summary: IngestSummary, json_summary: bool, events_on_stdout: bool = False) -> NoReturn:
     for problem in summary.unreadable:
         error(problem)
     for problem in summary.bulk.errors:
         warn(problem)
     if not summary.accounted:
         error("the outcomes do not add up to the lines read: please report this as a bug")
-    _print_ingest_summary(summary, json_summary)
+    _print_ingest_summary(summary, json_summary, sys.stderr if events_on_stdout else sys.stdout)
     raise typer.Exit(EXIT_OK if summary.ok else EXIT_FAILED)
 
 
-def _print_ingest_summary(summary: IngestSummary, as_json: bool) -> None:
+def _print_ingest_summary(summary: IngestSummary, as_json: bool, out: TextIO) -> None:
+    """The figures, on stdout unless the events went there."""
     bulk = summary.bulk
     figures = {
         "files": summary.files,
@@ -268,11 +269,11 @@ def _print_ingest_summary(summary: IngestSummary, as_json: bool) -> None:
     if as_json:
         import orjson
 
-        sys.stdout.buffer.write(orjson.dumps(figures) + b"\n")
+        out.write(orjson.dumps(figures).decode() + "\n")
         return
     width = max(map(len, figures))
     for name, value in figures.items():
-        typer.echo(f"{name.replace('_', ' '):<{width}}  {value}")
+        out.write(f"{name.replace('_', ' '):<{width}}  {value}\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -72,6 +72,7 @@ def test_an_inputs_own_timezone_places_its_timestamps(tmp_path):
         time.sleep(0.05)
     service.stopping.set()
     thread.join(30)
-    stamps = {orjson.loads(e)["log"]["file"]["path"]: orjson.loads(e)["@timestamp"] for e in out.read_bytes().splitlines()}
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    stamps = {e["log"]["file"]["path"]: e["@timestamp"] for e in events}
     assert stamps[str(tmp_path / "tokyo.log")].endswith("-11-28T01:00:00Z")
     assert stamps[str(tmp_path / "utc.log")].endswith("-11-28T10:00:00Z")

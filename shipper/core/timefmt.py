@@ -12,3 +12,8 @@ def iso_utc(moment: datetime) -> str:
 
 def now_iso() -> str:
     return iso_utc(datetime.now(UTC))
+
+
+def parse_iso(stamp: str) -> datetime:
+    """An @timestamp (or any RFC 3339 time) back to an aware datetime."""
+    return datetime.fromisoformat(stamp)

@@ -25,10 +25,10 @@ import heapq
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any
 
+from shipper.core.timefmt import parse_iso
 from shipper.parse.packs import CorrelationSpec, Pack
 
 FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded"}
@@ -134,16 +134,12 @@ class Transaction:
 
 
 def _nanoseconds(start: str, end: str) -> int:
-    return int((_parse(end) - _parse(start)).total_seconds() * 1_000_000_000)
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return int((parse_iso(end) - parse_iso(start)).total_seconds() * 1_000_000_000)
 
 
 @lru_cache(maxsize=4096)  # lines come in time order: most share a recent second
 def _epoch(stamp: str) -> float:
-    return _parse(stamp).timestamp()
+    return parse_iso(stamp).timestamp()
 
 
 @cache

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
+from shipper.core.timefmt import parse_iso
 from shipper.enrich.correlate import Correlator, Transaction
 from shipper.report import model as m
 from shipper.report.tally import DomainStats, Tally, UserStats
@@ -55,7 +56,7 @@ class ReportBuilder:
         minute = stamp[:16]
         found = self._local.get(minute)
         if found is None:
-            local = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(self.tz)
+            local = parse_iso(stamp).astimezone(self.tz)
             found = (local.date().isoformat(), local.hour)
             if len(self._local) > 100_000:
                 self._local.clear()

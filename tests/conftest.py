@@ -44,3 +44,26 @@ def es_connection(hosts: list[str] | None = None, *, environ: dict[str, str] | N
     from shipper.elastic.connection import EsSettings
 
     return EsSettings.build(hosts=hosts or [], verify_certs=not insecure, **options).connection(environ or {})
+
+
+def run_to_file(settings: dict, out: Path, expected: int, timeout: float = 120.0) -> list[dict]:
+    """`shipper run` (the Service, in a thread) with `settings` writing NDJSON to `out`, until `expected`
+    events are there (or `timeout`), then stopped; the events."""
+    import threading
+    import time
+
+    import orjson
+
+    from shipper.run.config import RunConfig
+    from shipper.run.service import Service
+
+    config = RunConfig.model_validate({**settings, "output": {"type": "file", "path": str(out)}})
+    service = Service(config, None, log=lambda message: None)
+    thread = threading.Thread(target=service.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while (not out.exists() or out.read_bytes().count(b"\n") < expected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    service.stopping.set()
+    thread.join(30)
+    return [orjson.loads(line) for line in out.read_bytes().splitlines()] if out.exists() else []

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,7 @@ from typer.testing import CliRunner
 
 from shipper.cli import app
 from shipper.pipeline.framing import MAX_LINE_BYTES
-from shipper.run.config import RunConfig
-from shipper.run.service import Service
-from tests.conftest import GOLDEN, REFERENCE, SAMPLES
+from tests.conftest import GOLDEN, REFERENCE, SAMPLES, run_to_file
 
 NOON = datetime(REFERENCE.year, REFERENCE.month, REFERENCE.day, 12).timestamp()
 
@@ -87,22 +83,13 @@ def _ingested(path: Path | None, tmp: Path, *extra: str, stdin: bytes | None = N
 
 def _run(paths: list[Path], tmp: Path, expected: int) -> dict[str, list[dict[str, Any]]]:
     """`shipper run` over every file at once, until `expected` events are written; its events by file."""
-    out = tmp / "run.ndjson"
-    config = RunConfig.model_validate({
-        "inputs": [{"paths": [str(p)]} for p in paths], "output": {"type": "file", "path": str(out)},
-        "registry": {"path": str(tmp / "registry.json")}, "timezone": "UTC", "host_name": "runner",
-        "scan_interval": "100ms", "partial_line_timeout": "200ms",
-    })  # fmt: skip
-    service = Service(config, None, log=lambda message: None)
-    thread = threading.Thread(target=service.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while (not out.exists() or out.read_bytes().count(b"\n") < expected) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    service.stopping.set()
-    thread.join(30)
+    settings = {
+        "inputs": [{"paths": [str(p)]} for p in paths], "registry": {"path": str(tmp / "registry.json")},
+        "timezone": "UTC", "host_name": "runner", "scan_interval": "100ms", "partial_line_timeout": "200ms",
+    }  # fmt: skip
+    events = run_to_file(settings, tmp / "run.ndjson", expected)
     by_file: dict[str, list[dict[str, Any]]] = {}
-    for doc in _docs(out.read_bytes()):
+    for doc in events:
         by_file.setdefault(doc["log"]["file"]["path"], []).append(doc)
     return by_file
 

@@ -15,6 +15,7 @@ from shipper.run.follow import FilesInput
 from shipper.run.registry import Registry
 from shipper.run.service import Service, acknowledge
 from shipper.run.tailer import Tailer
+from tests.conftest import run_to_file
 
 
 def test_grouped_lines_become_one_event_and_the_offset_waits_for_the_group(tmp_path):
@@ -52,27 +53,15 @@ def test_grouped_lines_become_one_event_and_the_offset_waits_for_the_group(tmp_p
 
 
 def test_an_inputs_own_timezone_places_its_timestamps(tmp_path):
-    import threading
-
     line = b"Nov 28 10:00:00 mx postfix/smtpd[7]: connect from a.example[192.0.2.1]\n"
     (tmp_path / "tokyo.log").write_bytes(line)
     (tmp_path / "utc.log").write_bytes(line.replace(b"[7]", b"[8]"))  # files are known by their first line
-    out = tmp_path / "events.ndjson"
-    config = RunConfig.model_validate({
+    settings = {
         "inputs": [{"paths": [str(tmp_path / "tokyo.log")], "timezone": "Asia/Tokyo"},
                    {"paths": [str(tmp_path / "utc.log")]}],
-        "output": {"type": "file", "path": str(out)}, "registry": {"path": str(tmp_path / "r.json")},
-        "timezone": "UTC", "scan_interval": "100ms",
-    })  # fmt: skip
-    service = Service(config, None, log=lambda message: None)
-    thread = threading.Thread(target=service.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while (not out.exists() or out.read_bytes().count(b"\n") < 2) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    service.stopping.set()
-    thread.join(30)
-    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+        "registry": {"path": str(tmp_path / "r.json")}, "timezone": "UTC", "scan_interval": "100ms",
+    }  # fmt: skip
+    events = run_to_file(settings, tmp_path / "events.ndjson", 2, timeout=30)
     stamps = {e["log"]["file"]["path"]: e["@timestamp"] for e in events}
     assert stamps[str(tmp_path / "tokyo.log")].endswith("-11-28T01:00:00Z")
     assert stamps[str(tmp_path / "utc.log")].endswith("-11-28T10:00:00Z")

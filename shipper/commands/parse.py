@@ -100,18 +100,28 @@ def parse(
 
 
 def _print_coverage(coverage: Coverage) -> None:
+    """Per dataset, then per program within it: lines a specific rule matched, lines only a catch-all took
+    (generic: kept, next to nothing extracted), lines no rule took."""
     from rich.table import Table
 
+    from shipper.parse.stats import Row
+
     table = Table(title="coverage", title_justify="left")
-    for column in ("dataset", "lines", "matched", "unparsed", "matched %"):
-        table.add_column(column, justify="left" if column == "dataset" else "right")
-    for dataset, lines, matched, unparsed, pct in coverage.rows():
-        table.add_row(dataset, str(lines), str(matched), str(unparsed), f"{pct:.2f}")
-    lines = coverage.total
-    matched = sum(coverage.matched.values())
-    table.add_row(
-        "all", str(lines), str(matched), str(lines - matched), f"{100.0 * matched / lines if lines else 0:.2f}"
-    )
+    for column in ("dataset / program", "lines", "matched", "generic", "unparsed", "matched %"):
+        table.add_column(column, justify="left" if column.startswith("dataset") else "right")
+
+    def add(name: str, row: Row, style: str | None = None) -> None:
+        figures = (row.lines, row.matched, row.generic, row.unparsed)
+        table.add_row(name, *map(str, figures), f"{row.matched_pct:.2f}", style=style)
+
+    programs = coverage.rows(by_program=True)
+    for row in coverage.rows():
+        add(row.dataset, row, "bold")
+        for sub in (p for p in programs if p.dataset == row.dataset):
+            add(f"  {sub.program or '(no program)'}", sub)
+    rows = coverage.rows()
+    total = Row("all", None, *(sum(getattr(r, f) for r in rows) for f in ("lines", "matched", "generic", "unparsed")))
+    add("all", total, "bold")
     stderr().print(table)
 
 

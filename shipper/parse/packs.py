@@ -94,6 +94,17 @@ class Rule(_Strict):
     derive: list[Derive] = Field(default_factory=list)
     note: str | None = None
     examples: list[Example] = Field(min_length=1)
+    # A catch-all: it keeps a line the pack claims but extracts next to nothing. Its events are tagged
+    # `generic` and counted apart from matched ones (a gap to close, not a success). Catch-alls (ids ending
+    # in `-other`) are generic whatever this says.
+    generic: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catch_all_is_generic(cls, data: Any) -> Any:
+        if isinstance(data, dict) and str(data.get("id", "")).endswith("-other"):
+            return {**data, "generic": True}
+        return data
 
 
 CorrelationRole = Literal[

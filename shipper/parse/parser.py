@@ -26,6 +26,7 @@ OTHER_DATASET = "mail.other"
 MAX_RULE_INPUT = 16 * 1024
 _MISSING: Any = object()
 UNPARSED = "unparsed"
+GENERIC = "generic"  # taken only by a pack's catch-all rule: kept, but next to nothing extracted
 
 
 def detect_source(path: Path | str, packs: list[Pack] | tuple[Pack, ...]) -> str | None:
@@ -78,7 +79,7 @@ class _Route:
     matcher: _Matcher
     defaults: tuple[tuple[str, Any], ...]
     # by rule group name, built on first use: (assembler or None for the generic path, coverage key)
-    assemblers: dict[str, tuple[Assembler | None, tuple[str, str | None]]] = field(default_factory=dict)
+    assemblers: dict[str, tuple[Assembler | None, tuple[str, str | None], bool]] = field(default_factory=dict)
     match: Callable[[str], re.Match[str] | None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -290,13 +291,15 @@ class Parser:
                     if fast is None:
                         fast = self._assembler(route, m.lastgroup)
                     if fast[0] is not None:
+                        if fast[2]:
+                            tags = [*(tags or ()), GENERIC]
                         return annotate(fast[0](plain, line, m, tags)), fast[1]
         if env is None and plain is not None:
             env = Envelope(*plain)
         parsed = self._parse(line, env, tags)
         return annotate(nest(parsed.fields)), (parsed.dataset, parsed.rule)
 
-    def _assembler(self, route: _Route, name: str) -> tuple[Assembler | None, tuple[str, str | None]]:
+    def _assembler(self, route: _Route, name: str) -> tuple[Assembler | None, tuple[str, str | None], bool]:
         compiled = route.matcher.rules[name]
         groupindex = route.matcher.regex.groupindex
         assemble = build_assembler(
@@ -308,7 +311,7 @@ class Parser:
             compiled.derives,
             route.defaults,
         )
-        fast = route.assemblers[name] = (assemble, compiled.key)
+        fast = route.assemblers[name] = (assemble, compiled.key, compiled.rule.generic)
         return fast
 
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
@@ -349,6 +352,8 @@ class Parser:
             if m is not None:
                 compiled = route.matcher.rules[m.lastgroup]  # type: ignore[index]
                 rule_id = compiled.rule.id
+                if compiled.rule.generic:
+                    tags = [*(tags or ()), GENERIC]
                 produced, error = self._apply(compiled, m, out)
                 if error:
                     out["error.message"] = error

@@ -83,18 +83,23 @@ class Pipeline:
         parser = self._ready(ctx)
         hits = self.coverage.hits
         for frame in frames:
-            doc, key = parser.parse_doc(frame.text, frame.tags or None)
-            hits[key] += 1
-            yield frame, doc, key[0]
+            doc, (dataset, rule) = parser.parse_doc(frame.text, frame.tags or None)
+            hits[dataset, rule, _program(doc)] += 1
+            yield frame, doc, dataset
 
     def parse_texts(self, ctx: InputContext, texts: Iterable[tuple[str, list[str]]]) -> Iterator[dict[str, Any]]:
         """Events without offsets (`shipper parse`, `report`): the same documents `parse` gives."""
         parser = self._ready(ctx)
         hits = self.coverage.hits
         for text, tags in texts:
-            doc, key = parser.parse_doc(text, tags or None)
-            hits[key] += 1
+            doc, (dataset, rule) = parser.parse_doc(text, tags or None)
+            hits[dataset, rule, _program(doc)] += 1
             yield doc
+
+
+def _program(doc: dict[str, Any]) -> str | None:
+    process = doc.get("process")
+    return process.get("name") if process is not None else None
 
 
 class Addresser:

@@ -34,7 +34,13 @@ class IngestSummary:
 
     @property
     def parsed(self) -> int:
+        """Lines a specific rule matched."""
         return sum(self.coverage.matched.values())
+
+    @property
+    def generic(self) -> int:
+        """Lines only a pack's catch-all took (tagged `generic`)."""
+        return sum(self.coverage.generic.values())
 
     @property
     def accounted(self) -> bool:

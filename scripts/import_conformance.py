@@ -31,7 +31,7 @@ FAIL2BAN = {
     "sshd": ("sshd", "fail2ban-sshd.log"),
     "pam-generic": ("pam", "fail2ban-pam-generic.log"),
     "dovecot": ("dovecot", "fail2ban-dovecot.log"),
-    "sieve": ("dovecot", "fail2ban-sieve.log"),
+    "sieve": ("cyrus", "fail2ban-sieve.log"),  # Cyrus timsieved, despite the name
     "postfix": ("postfix", "fail2ban-postfix.log"),
     "exim": ("exim", "mainlog-fail2ban-exim"),
     "exim-spam": ("exim", "mainlog-fail2ban-exim-spam"),

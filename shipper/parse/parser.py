@@ -13,7 +13,7 @@ from typing import Any
 
 from shipper.core.event import nest
 from shipper.parse.assemble import Assembler, DerivePlan, build_assembler, split_all
-from shipper.parse.envelope import HINT_PROGRAMS, Envelope, EnvelopeParser
+from shipper.parse.envelope import HINT_PROGRAMS, TAI64N_PROGRAM, Envelope, EnvelopeParser
 from shipper.parse.packs import Derive, Expansion, Pack, PackError, Rule, load_packs
 from shipper.parse.reasons import annotate, annotate_flat
 from shipper.parse.timestamps import TimestampConverter, resolve_timezone
@@ -25,6 +25,7 @@ OTHER_DATASET = "mail.other"
 # cost seconds. Such a line is kept whole and tagged `unparsed` and `oversized`.
 MAX_RULE_INPUT = 16 * 1024
 _MISSING: Any = object()
+_MULTILOG_PROGRAM = re.compile(r"([A-Za-z][\w.-]*(?:\([^)]*\))?)(?:\[(\d+)\])?: ")
 UNPARSED = "unparsed"
 GENERIC = "generic"  # taken only by a pack's catch-all rule: kept, but next to nothing extracted
 
@@ -164,10 +165,27 @@ class Parser:
         program is the source's own prefix (`imap-login: `, `lmtp(bob)<12><sid:R2>: `): give it back to
         the message, as the line wrote it, unless the pack claims it as a program."""
         runtime = self.by_path
-        if program is None or program in HINT_PROGRAMS or runtime is None or runtime.programs.fullmatch(program):
+        if program is None or program in HINT_PROGRAMS or runtime is None:
             return None
+        m = runtime.programs.fullmatch(program)
+        daemon = m is not None and any(
+            name == "mail.daemon" and m.group(alias) for alias, name, _ in runtime.program_captures
+        )
+        if daemon:
+            return None  # the pack's daemon itself (`dovecot[1]:`), not a service it names in its own files
         start = line.rfind(program, 0, len(line) - len(message))
         return line[start:] if start >= 0 else None
+
+    def _multilog(self, env: Envelope) -> None:
+        """A multilog line is taken for qmail's unless what follows the stamp is `program[pid]: ` of a program
+        another pack claims (Dovecot's `imap-login:`, `dovecot-auth:`, ...): then that program decides."""
+        m = _MULTILOG_PROGRAM.match(env.message)
+        if m is None:
+            return
+        route, multilog = self._route(m.group(1)), self._route(TAI64N_PROGRAM)
+        if route is not None and (multilog is None or route.pack is not multilog.pack):
+            env.program, env.message = m.group(1), env.message[m.end() :]
+            env.pid = int(m.group(2)) if m.group(2) else None
 
     def set_reference(self, reference: date) -> None:
         """Change the date year-less timestamps are placed before (a file's mtime, or today)."""
@@ -275,6 +293,8 @@ class Parser:
         plain = self.envelope.plain(line)
         if plain is None:
             env = self.envelope.parse(line)
+            if env is not None and env.program == TAI64N_PROGRAM:
+                self._multilog(env)
             if env is not None and not env.extra:
                 plain = (env.timestamp, env.zone, env.host, env.program, env.pid, env.message)
         if self.owns_file and plain is not None and (absorbed := self._absorb(line, plain[3], plain[5])):
@@ -317,6 +337,8 @@ class Parser:
     def parse(self, line: str, tags: list[str] | None = None) -> Parsed:
         """Flat dotted fields, with what the matching rule itself produced: the reference semantics."""
         env = self.envelope.parse(line)
+        if env is not None and env.program == TAI64N_PROGRAM:
+            self._multilog(env)
         if self.owns_file and env is not None and (absorbed := self._absorb(line, env.program, env.message)):
             env.program, env.pid, env.message = None, None, absorbed
         parsed = self._parse(line, env, tags)

@@ -147,6 +147,7 @@ class Parser:
         self.owns_file = False  # that pack's `own_files`: every line of the file is the pack's
         self._route_caches: dict[str | None, dict[str | None, _Route | None]] = {None: {}}
         self._routes: dict[str | None, _Route | None] = self._route_caches[None]
+        self.set_path_source(None)
 
     def set_input(self, path: Path | str | None) -> None:
         """The file the next lines come from: a pack whose `paths` match it takes the lines no pack claims
@@ -154,6 +155,8 @@ class Parser:
         self.set_path_source(None if self.forced or path is None else detect_source(path, [r.pack for r in self.packs]))
 
     def set_path_source(self, source: str | None) -> None:
+        if source is None and self.forced is not None and self.forced.own_files:
+            source = self.forced.source  # `--source exim` on stdin: the lines are of the pack's own files
         runtime = next((r for r in self.packs if r.pack.source == source), None) if source else None
         if runtime is not self.by_path:
             self.by_path = runtime

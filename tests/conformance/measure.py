@@ -80,7 +80,9 @@ def measure(path: Path) -> Figures:
     stream = io.BytesIO(path.read_bytes())
     events = list(parse_events(iter([(name, stream)]), ParseSettings(timezone="UTC", reference=REFERENCE)))
     figures = Figures(lines=len(events))
-    for n, event in enumerate(events, 1):
+    first = 1  # the line an event starts on: a multi-line event (a pack's `multiline:`) spans several
+    for event in events:
+        n, first = first, first + event["event"]["original"].count("\n") + 1
         tags = event.get("tags") or []
         figures.generic += "generic" in tags
         figures.unparsed += "unparsed" in tags

@@ -58,7 +58,9 @@ def expectation(fail_json: dict[str, object], line: str) -> dict[str, str]:
             else:
                 expect["source.domain"] = host.lower()
     user = fail_json.get("user")
-    if isinstance(user, str) and user and user in line:
+    # the account a line names as such (`user=X`, `for X`, `user=<X>` ...), not PAM's ruser= (the remote
+    # user a client claimed, which fail2ban takes when there is no user=)
+    if isinstance(user, str) and user and user in line and f"ruser={user}" not in line:
         expect["user.name"] = user
     return expect
 

@@ -142,6 +142,9 @@ class Pack(_Strict):
     # syslog program (Exim's mainlog, freshclam.log): matched against the file's path and its name
     own_files: bool = False  # a file `paths` names holds only this source's lines, whatever program they
     # seem to name (Dovecot's log_path: `imap-login: Info: ...` has no host, its service looks like a program)
+    # a line whose program no pack claims goes to the first pack whose `messages` regex matches the start of
+    # its message: PAM's `pam_unix(vsftpd:auth): ...` is written by every service that uses PAM
+    messages: str | None = None
     prefix: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)

@@ -92,6 +92,7 @@ class _PackRuntime:
     pack: Pack
     programs: re.Pattern[str]
     program_captures: tuple[tuple[str, str, Convert], ...]
+    messages: re.Pattern[str] | None = None  # the pack's `messages`: claims lines of unclaimed programs by content
     matchers: dict[str, _Matcher] = field(default_factory=dict)
 
 
@@ -141,12 +142,14 @@ class Parser:
             all_packs = tuple(chosen)
         self.forced = all_packs[0] if source is not None else None
         self.packs = [self._runtime(p) for p in all_packs]
+        self.claims_by_content = any(r.messages is not None for r in self.packs)
         self.timestamps = TimestampConverter(resolve_timezone(timezone), reference or date.today())
         self.envelope = EnvelopeParser(self.timestamps)
         self.by_path: _PackRuntime | None = None  # the pack a file's path names (see `set_input`)
         self.owns_file = False  # that pack's `own_files`: every line of the file is the pack's
         self._route_caches: dict[str | None, dict[str | None, _Route | None]] = {None: {}}
         self._routes: dict[str | None, _Route | None] = self._route_caches[None]
+        self._content_routes: dict[tuple[str, str | None], _Route] = {}
         self.set_path_source(None)
 
     def set_input(self, path: Path | str | None) -> None:
@@ -202,7 +205,8 @@ class Parser:
     def _runtime(pack: Pack) -> _PackRuntime:
         exp = Expansion(pack.patterns, f"{pack.path}: programs")
         text = exp.expand(pack.programs)
-        return _PackRuntime(pack, re.compile(text), _captures(exp, list(exp.groups)))
+        messages = re.compile(pack.messages) if pack.messages else None
+        return _PackRuntime(pack, re.compile(text), _captures(exp, list(exp.groups)), messages)
 
     def _matcher(self, runtime: _PackRuntime, daemon: str) -> _Matcher:
         matcher = runtime.matchers.get(daemon)
@@ -284,6 +288,19 @@ class Parser:
             self._routes[program] = route
         return route
 
+    def _by_content(self, program: str | None, message: str) -> _Route | None:
+        """The pack whose `messages` claims a line no pack claims by program (cached per pack and program)."""
+        for runtime in self.packs:
+            if runtime.messages is not None and runtime.messages.match(message):
+                key = (runtime.pack.source, program)
+                route = self._content_routes.get(key)
+                if route is None:
+                    route = self._new_route(runtime, {}, program or "")
+                    if len(self._content_routes) < 4096:
+                        self._content_routes[key] = route
+                return route
+        return None
+
     def _new_route(self, runtime: _PackRuntime, fields: dict[str, Any], daemon: str) -> _Route:
         defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
         return _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
@@ -307,6 +324,8 @@ class Parser:
             route = self._routes.get(plain[3], _MISSING)
             if route is _MISSING:
                 route = self._route(plain[3])
+            if route is None and self.claims_by_content:
+                route = self._by_content(plain[3], plain[5])
             if route is not None:
                 m = route.match(plain[5])
                 if m is not None:
@@ -360,6 +379,8 @@ class Parser:
             out["@timestamp"] = env.timestamp
             out["message"] = message
             route = self._route(env.program)
+            if route is None and self.claims_by_content:
+                route = self._by_content(env.program, message)
         dataset = route.pack.dataset if route else OTHER_DATASET
         out["event.kind"] = "event"
         out["event.dataset"] = dataset

@@ -30,7 +30,9 @@ _BSD_STAMP = (
 )
 _ISO_STAMP = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?)"
 
-_BSD = re.compile(rf"{_PRI}{_BSD_STAMP} +{_HEADER_TAIL}", re.S)
+# FreeBSD's syslogd writes `<facility.severity>` after the stamp (`-v`): `Jun 17 14:37:39 <mail.info> host ...`
+_POST_STAMP_FACILITY = r"(?:<(?P<postfac>[a-z0-9]+)\.(?P<postsev>[a-z]+)> +)?"
+_BSD = re.compile(rf"{_PRI}{_BSD_STAMP} +{_POST_STAMP_FACILITY}{_HEADER_TAIL}", re.S)
 # The dominant shape (`Mmm dd hh:mm:ss host prog[pid]: text`) is tried first with a regex three times
 # cheaper than _BSD; any line it takes, _BSD would split the same way.
 _BSD_COMMON = re.compile(
@@ -179,12 +181,13 @@ class EnvelopeParser:
         m = _BSD.fullmatch(line)
         if m is not None:
             # Positional groups: no groupdict on this path.
-            pri, prefac, presev, raw, mon, day, year, clock, frac, host, prog, pid, tagfac, tagsev, msg = m.groups()
+            (pri, prefac, presev, raw, mon, day, year, clock, frac, postfac, postsev, host, prog, pid, tagfac, tagsev,
+             msg) = m.groups()  # fmt: skip
             stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, frac, year)
             if stamp is None:
                 return None
             extra: dict[str, Any] | None = None
-            if pri or tagfac or prefac:
+            if pri or tagfac or prefac or postfac:
                 extra = {}
                 if pri:
                     self._priority(extra, pri)
@@ -192,6 +195,8 @@ class EnvelopeParser:
                     self._facility_severity(extra, tagfac, tagsev)
                 if prefac:
                     self._facility_severity(extra, prefac, presev)
+                if postfac:
+                    self._facility_severity(extra, postfac, postsev)
             return Envelope(stamp, self.zone_name, host, prog, int(pid) if pid else None, msg, extra)
         m = _BSD_NO_PROGRAM.fullmatch(line)
         if m is None:

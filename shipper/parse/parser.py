@@ -301,6 +301,23 @@ class Parser:
                 return route
         return None
 
+    @staticmethod
+    def _generic(route: _Route, m: re.Match[str]) -> bool:
+        return route.matcher.rules[m.lastgroup].rule.generic  # type: ignore[index]
+
+    def _rescue(
+        self, route: _Route, m: re.Match[str] | None, program: str | None, message: str
+    ) -> tuple[_Route, re.Match[str] | None]:
+        """A line its program's pack takes only by a catch-all (or not at all) goes to a pack that claims it
+        by content and has a specific rule for it: Courier's `imapd` is not Cyrus' `imapd`."""
+        other = self._by_content(program, message)
+        if other is None or other.pack is route.pack:
+            return route, m
+        found = other.matcher.regex.match(message)
+        if found is not None and not self._generic(other, found):
+            return other, found
+        return route, m
+
     def _new_route(self, runtime: _PackRuntime, fields: dict[str, Any], daemon: str) -> _Route:
         defaults = tuple((k, coercer(k)(v)) for k, v in runtime.pack.defaults.items())
         return _Route(runtime.pack, fields, self._matcher(runtime, daemon), defaults)
@@ -328,6 +345,8 @@ class Parser:
                 route = self._by_content(plain[3], plain[5])
             if route is not None:
                 m = route.match(plain[5])
+                if self.claims_by_content and (m is None or self._generic(route, m)):
+                    route, m = self._rescue(route, m, plain[3], plain[5])
                 if m is not None:
                     fast = route.assemblers.get(m.lastgroup)
                     if fast is None:
@@ -381,6 +400,10 @@ class Parser:
             route = self._route(env.program)
             if route is None and self.claims_by_content:
                 route = self._by_content(env.program, message)
+            elif route is not None and self.claims_by_content and len(message) <= MAX_RULE_INPUT:
+                m = route.matcher.regex.match(message)
+                if m is None or self._generic(route, m):
+                    route = self._rescue(route, m, env.program, message)[0]
         dataset = route.pack.dataset if route else OTHER_DATASET
         out["event.kind"] = "event"
         out["event.dataset"] = dataset

@@ -9,8 +9,10 @@ While the output cannot keep up (Elasticsearch down), its bounded queue fills an
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +35,7 @@ from shipper.run.registry import Registry
 from shipper.run.tailer import Tailer, TailerEvents
 
 FLUSH_AFTER = 0.5  # seconds a partly filled batch may wait while more lines keep coming
+STUCK_AFTER = 10.0  # seconds past shutdown_timeout after which a stop that has not finished is forced
 
 
 def acknowledge(batch: list[Record]) -> None:
@@ -59,6 +62,8 @@ class Service:
         self.pipeline = Pipeline(ParseSettings(timezone=config.timezone))
         self.contexts: dict[int, tuple[Origin, InputContext]] = {}  # per origin (file, connection)
         self.deadline: threading.Timer | None = None
+        self.stuck: threading.Timer | None = None
+        self.own_process = False  # `shipper run` itself (it installed the signal handlers)
         self.deadline_at = 0.0
         tx = config.transactions
         self.correlator = Correlator(self.pipeline.packs, ttl=tx.ttl, max_open=tx.max_open) if tx.enabled else None
@@ -259,6 +264,8 @@ class Service:
         registry.save()
         self._save_transactions()
         self.log(f"stopped: {self.lines} lines read; {_outcomes(stats)}; registry saved to {registry.path}")
+        if self.stuck is not None:
+            self.stuck.cancel()
 
     # --- signals, reload, status ---------------------------------------------------------------------
     def _arm_deadline(self) -> None:
@@ -270,10 +277,24 @@ class Service:
         self.deadline = threading.Timer(self.config.shutdown_timeout, self.output.give_up)
         self.deadline.daemon = True
         self.deadline.start()
+        if self.own_process:  # never in a test's or a host program's process
+            self.stuck = threading.Timer(self.config.shutdown_timeout + STUCK_AFTER, self._stuck)
+            self.stuck.daemon = True
+            self.stuck.start()
+
+    def _stuck(self) -> None:
+        """The stop request is long past and the service still runs: say where every thread is, and exit.
+        Nothing is lost: what was not acknowledged is read again at the next start."""
+        self.log(f"error: still stopping {self.config.shutdown_timeout + STUCK_AFTER:g}s after the stop request; "
+                 "exiting (unacknowledged lines are read again at the next start); threads:")  # fmt: skip
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        sys.stderr.flush()
+        os._exit(1)
 
     def _install_signals(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
+        self.own_process = True
 
         def stop(signum: int, frame: object) -> None:
             self.log(f"{signal.Signals(signum).name}: draining (at most {self.config.shutdown_timeout:g}s)")

@@ -68,7 +68,7 @@ def test_a_rotation_compressed_while_the_cluster_was_away_is_read_again_after_a_
     shipper.start()
     assert wait_for(es, shipper, 6000) == 6000, shipper.log()[-3000:]
     time.sleep(1)
-    assert shipper.stop() == 0
+    assert shipper.stop() == 0, shipper.log()[-6000:]  # a stop that hangs dumps every thread's stack there
     assert indexed(es, run_ns) == 6000 and binary_lines(es, run_ns) == 0
     assert "may be lost" not in shipper.log()
 

@@ -365,11 +365,29 @@ class Correlator:
                 tx.ended_by = "rejected" if action == "reject" else "discarded"
                 for address in _get(event, "email.to.address") or []:
                     tx.recipients.setdefault(address, Recipient(address)).status = tx.ended_by
+        elif role == "smtp-reject":
+            self._smtp_reject(tx, event)
         elif role == "removed":
             tx.removed.add(key[2])
         if tx.complete:
             return self._close(tx)
         return []
+
+    @staticmethod
+    def _smtp_reject(tx: Transaction, event: dict[str, Any]) -> None:
+        """A refusal in the SMTP dialogue of a message that has a queue ID (a recipient was accepted before):
+        at RCPT the refused recipient is part of the message, rejected, and the message goes on (its status
+        becomes partial once the others are delivered); at DATA or END-OF-MESSAGE the whole message is refused."""
+        if _get(event, "mail.reject.action") != "reject":
+            return  # defer, reject_warning, ...: nothing final
+        addresses = [a for a in _get(event, "email.to.address") or [] if isinstance(a, str) and a]
+        if _get(event, "mail.reject.stage") not in ("RCPT", "RCPT TO"):
+            _sender_if_unknown(tx, event)
+            tx.ended_by = "rejected"
+        for address in addresses:
+            recipient = tx.recipients.setdefault(address, Recipient(address))
+            recipient.status = "rejected"
+            recipient.response = _get(event, "mail.reject.reason") or recipient.response
 
     def _delivery(self, tx: Transaction, event: dict[str, Any], spec: CorrelationSpec) -> None:
         """One delivery line: a hop through a content filter, or the fate of each recipient it names."""

@@ -108,7 +108,17 @@ class Rule(_Strict):
 
 
 CorrelationRole = Literal[
-    "client", "header", "envelope", "delivery", "delivery-start", "expired", "removed", "bounce", "rejected", "hop"
+    "client",
+    "header",
+    "envelope",
+    "delivery",
+    "delivery-start",
+    "expired",
+    "removed",
+    "bounce",
+    "rejected",
+    "hop",
+    "smtp-reject",
 ]
 
 

@@ -282,3 +282,31 @@ def test_an_older_file_read_after_a_newer_one_keeps_its_messages_whole():
         done += correlator.feed(parser.parse_doc(line)[0])
     (tx,) = done
     assert tx.complete and tx.sender == "a@example.org" and tx.status() == "sent" and correlator.evicted == 0
+
+
+PARTIAL = """\
+Nov 28 13:00:00 mx postfix/smtpd[40]: 5A5B5C5D01: client=mail.example.org[192.0.2.10]
+Nov 28 13:00:00 mx postfix/smtpd[40]: 5A5B5C5D01: reject: RCPT from mail.example.org[192.0.2.10]: 550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table; from=<alice@example.org> to=<nobody@example.com> proto=ESMTP helo=<mail.example.org>
+Nov 28 13:00:01 mx postfix/cleanup[41]: 5A5B5C5D01: message-id=<p1@example.org>
+Nov 28 13:00:01 mx postfix/qmgr[42]: 5A5B5C5D01: from=<alice@example.org>, size=1200, nrcpt=1 (queue active)
+Nov 28 13:00:02 mx postfix/local[43]: 5A5B5C5D01: to=<bob@example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)
+Nov 28 13:00:02 mx postfix/qmgr[42]: 5A5B5C5D01: removed
+Nov 28 13:05:00 mx postfix/smtpd[40]: 5A5B5C5D02: client=mail.example.org[192.0.2.10]
+Nov 28 13:05:01 mx postfix/smtpd[40]: 5A5B5C5D02: reject: END-OF-MESSAGE from mail.example.org[192.0.2.10]: 552 5.3.4 Message size exceeds fixed limit; from=<big@example.org> to=<bob@example.com> proto=ESMTP helo=<mail.example.org>
+"""
+
+
+def test_a_recipient_refused_under_a_queue_id_is_part_of_the_message_and_makes_it_partial():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs())
+    done = []
+    for line in PARTIAL.splitlines():
+        done += correlator.feed(parser.parse_doc(line)[0])
+    done += list(correlator.finish())
+    by_id = {t.ids[0]: t for t in done}
+    partial = by_id["5A5B5C5D01"].doc()
+    assert partial["mail"]["status"] == "partial"
+    fates = {r["address"]: r["status"] for r in partial["mail"]["recipients"]}
+    assert fates == {"bob@example.com": "sent", "nobody@example.com": "rejected"}
+    refused = by_id["5A5B5C5D02"]
+    assert refused.complete and refused.doc()["mail"]["status"] == "rejected"

@@ -404,12 +404,19 @@ class Correlator:
         if to_filter and not discarded and isinstance(queued_as, str):  # goes on under its new queue ID
             self._link(tx, (tx.host, tx.instance, queued_as))
             return
+        # local(8) resent it (.forward, an alias to elsewhere): a new message, linked as a bounce is to its
+        # notification; for this message the recipient's fate is `forwarded`
+        forwarded = status == "sent" and isinstance(queued_as, str) and (response or "").startswith("forwarded as")
+        if forwarded:
+            self._notification(tx.host, tx.instance, tx.ids[0], queued_as, event["@timestamp"], tx.dataset)
         category = _get(event, "mail.reason.category")
         for address in addresses:
             recipient = tx.recipients.setdefault(address, Recipient(address))
             recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
             if discarded:
                 recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
+            elif forwarded:
+                recipient.status = "forwarded"
             recipient.dsn = _get(event, "mail.dsn")
             recipient.relay = relay or None
             recipient.delay = _get(event, "mail.delay")

@@ -310,3 +310,25 @@ def test_a_recipient_refused_under_a_queue_id_is_part_of_the_message_and_makes_i
     assert fates == {"bob@example.com": "sent", "nobody@example.com": "rejected"}
     refused = by_id["5A5B5C5D02"]
     assert refused.complete and refused.doc()["mail"]["status"] == "rejected"
+
+
+FORWARDED = """\
+Nov 28 14:00:00 mx postfix/qmgr[42]: 6A6B6C6D01: from=<alice@example.org>, size=1200, nrcpt=1 (queue active)
+Nov 28 14:00:01 mx postfix/local[50]: 6A6B6C6D01: to=<alias@example.com>, relay=local, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (forwarded as 6A6B6C6D02)
+Nov 28 14:00:01 mx postfix/qmgr[42]: 6A6B6C6D01: removed
+Nov 28 14:00:01 mx postfix/qmgr[42]: 6A6B6C6D02: from=<alice@example.org>, size=1400, nrcpt=1 (queue active)
+Nov 28 14:00:02 mx postfix/smtp[51]: 6A6B6C6D02: to=<someone@elsewhere.test>, orig_to=<alias@example.com>, relay=mx.elsewhere.test[203.0.113.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)
+Nov 28 14:00:02 mx postfix/qmgr[42]: 6A6B6C6D02: removed
+"""
+
+
+def test_a_forwarded_copy_is_linked_to_the_message_it_came_from():
+    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
+    correlator = Correlator(load_packs())
+    done = []
+    for line in FORWARDED.splitlines():
+        done += correlator.feed(parser.parse_doc(line)[0])
+    by_id = {t.ids[0]: t for t in done}
+    original, copy = by_id["6A6B6C6D01"], by_id["6A6B6C6D02"]
+    assert {r.address: r.status for r in original.recipients.values()} == {"alias@example.com": "forwarded"}
+    assert original.status() == "forwarded" and copy.parent == "6A6B6C6D01" and copy.status() == "sent"

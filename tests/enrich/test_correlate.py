@@ -44,14 +44,19 @@ Nov 28 12:30:01 mx postfix/smtp[13]: 1A2B3C4D06: to=<y@remote.test>, relay=none,
 """
 
 
-@pytest.fixture(scope="module")
-def transactions():
+def correlated(log: str) -> list:
+    """Every transaction of a log, those still open at its end included (incomplete)."""
     parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
     correlator = Correlator(load_packs())
     done = []
-    for line in LOG.splitlines():
+    for line in log.splitlines():
         done += correlator.feed(parser.parse_doc(line)[0])
-    done += list(correlator.finish())
+    return done + list(correlator.finish())
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    done = correlated(LOG)
     return {tuple(t.ids): t for t in done}, done
 
 
@@ -297,13 +302,7 @@ Nov 28 13:05:01 mx postfix/smtpd[40]: 5A5B5C5D02: reject: END-OF-MESSAGE from ma
 
 
 def test_a_recipient_refused_under_a_queue_id_is_part_of_the_message_and_makes_it_partial():
-    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
-    correlator = Correlator(load_packs())
-    done = []
-    for line in PARTIAL.splitlines():
-        done += correlator.feed(parser.parse_doc(line)[0])
-    done += list(correlator.finish())
-    by_id = {t.ids[0]: t for t in done}
+    by_id = {t.ids[0]: t for t in correlated(PARTIAL)}
     partial = by_id["5A5B5C5D01"].doc()
     assert partial["mail"]["status"] == "partial"
     fates = {r["address"]: r["status"] for r in partial["mail"]["recipients"]}
@@ -323,12 +322,7 @@ Nov 28 14:00:02 mx postfix/qmgr[42]: 6A6B6C6D02: removed
 
 
 def test_a_forwarded_copy_is_linked_to_the_message_it_came_from():
-    parser = Parser(timezone="UTC", reference=date(2026, 11, 28))
-    correlator = Correlator(load_packs())
-    done = []
-    for line in FORWARDED.splitlines():
-        done += correlator.feed(parser.parse_doc(line)[0])
-    by_id = {t.ids[0]: t for t in done}
+    by_id = {t.ids[0]: t for t in correlated(FORWARDED)}
     original, copy = by_id["6A6B6C6D01"], by_id["6A6B6C6D02"]
     assert {r.address: r.status for r in original.recipients.values()} == {"alias@example.com": "forwarded"}
     assert original.status() == "forwarded" and copy.parent == "6A6B6C6D01" and copy.status() == "sent"

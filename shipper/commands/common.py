@@ -251,11 +251,6 @@ def _refuse_credentials_in_arguments(es_options: dict[str, object], context: typ
         raise typer.Exit(EXIT_USAGE)
 
 
-def es_configured(settings: EsSettings) -> bool:
-    """Whether the command was given a cluster (--es/ES_URL or --cloud-id)."""
-    return settings.configured
-
-
 def connect(settings: EsSettings) -> Elasticsearch:
     """A client that has answered a health request, or exit with a message that names no secret."""
     from elasticsearch import ApiError, AuthorizationException, TransportError

@@ -284,6 +284,7 @@ def register(app: typer.Typer) -> None:
             "  shipper ingest samples/ --es http://localhost:9200 --setup\n\n"
             "  shipper ingest '/var/log/mail.log*' --es $ES_URL --namespace prod\n\n"
             "  zcat old/*.gz | shipper ingest - --es $ES_URL --source postfix\n\n"
+            "  shipper ingest samples/ -o events.ndjson   # the same documents as NDJSON, no cluster\n\n"
             "Exit status: 0 when every line is in its data stream (indexed or already present), 1 when an input"
             " was unreadable or events were dead-lettered or could not be written, 2 for bad options."
         )

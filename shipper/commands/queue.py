@@ -19,7 +19,6 @@ from shipper.commands.common import (
     duration,
     ensure_templates,
     error,
-    es_configured,
     parsed_events,
     stderr,
     with_es_options,
@@ -185,7 +184,7 @@ def stuck(
         explain_from_logs(items, events)
         for problem in failed:
             error(problem)
-    elif items and es_configured(es_options):
+    elif items and es_options.configured:
         explain_from_elasticsearch(items, connect(es_options), namespace)
     if output_format is Format.json:
         for item in items:
@@ -207,7 +206,7 @@ def stuck(
             typer.echo("  log trail:")
             for stamp, qid, line in item.trail:
                 typer.echo(printable(f"    {stamp}  {qid:<12} {line}"))
-        elif logs or es_configured(es_options):
+        elif logs or es_options.configured:
             typer.echo("  log trail: none found")
 
 
@@ -232,7 +231,7 @@ def snapshot(
     from shipper.elastic.connection import describe_error
     from shipper.queue.snapshot import snapshot_docs
 
-    if not es_configured(es_options):
+    if not es_options.configured:
         error("--es URL (or ES_URL, or --cloud-id) is required")
         raise typer.Exit(EXIT_USAGE)
     found_mta, messages = load_queue(mta, saved, mta_config)
@@ -292,7 +291,7 @@ def run_action(action: str, es_options: EsSettings, ids: list[str], everything: 
     if yes and saved is not None:
         error("--from reads saved output: it can show what would be done, not do it (drop --yes)")
         raise typer.Exit(EXIT_USAGE)
-    if yes and not es_configured(es_options) and not no_audit:
+    if yes and not es_options.configured and not no_audit:
         error("--yes writes an audit event to Elasticsearch before acting: give --es URL (or ES_URL, --cloud-id), "
                "or --no-audit to act with the audit on stderr only")  # fmt: skip
         raise typer.Exit(EXIT_USAGE)
@@ -324,7 +323,7 @@ def run_action(action: str, es_options: EsSettings, ids: list[str], everything: 
         return
     audit_id = uuid.uuid4().hex
     argvs = [argv for argv, _ in planned]
-    client = connect(es_options) if es_configured(es_options) else None
+    client = connect(es_options) if es_options.configured else None
     problem = _record(audit_event(mta, action, chosen, argvs, namespace, audit_id, 0), client)
     if problem:
         error(f"{problem}: nothing was done")

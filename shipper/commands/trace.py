@@ -15,7 +15,6 @@ from shipper.commands.common import (
     TimezoneOption,
     connect,
     error,
-    es_configured,
     parsed_events,
     with_es_options,
 )
@@ -49,7 +48,7 @@ def trace(
     from shipper.parse.packs import load_packs
 
     if not files:
-        if not es_configured(es_options):
+        if not es_options.configured:
             error("give log files, or --es (or ES_URL) to trace what was indexed")
             raise typer.Exit(EXIT_USAGE)
         from elasticsearch import ApiError, TransportError

@@ -24,7 +24,7 @@ from shipper.core.ids import IDENTITY_BYTES
 from shipper.parse.multiline import Grouped, Grouper, group_tags
 from shipper.parse.packs import Pack, multiline_specs
 from shipper.parse.parser import detect_source
-from shipper.pipeline.framing import Block, Line, decode_line, trim_partial_char
+from shipper.pipeline.framing import Block, Line, decode, decode_line
 
 STDIN_IDENTITY = b"-"
 
@@ -92,12 +92,7 @@ class InputContext:
         """The events these lines make: one per line, or multi-line events as they complete."""
         grouper = self.grouper
         if grouper is None:
-            out = []
-            for line in lines:
-                tags = ["truncated"] if line.truncated else []
-                raw = trim_partial_char(line.raw) if line.truncated else line.raw
-                out.append(Frame(line.offset, line.end, line.raw, decode_line(raw, tags), tags))
-            return out
+            return [Frame(line.offset, line.end, line.raw, *decode(line)) for line in lines]
         return [_grouped(g) for line in lines for g in grouper.feed(line.offset, line.end, line.raw, line.truncated)]
 
     def flush(self, force: bool = False) -> list[Frame]:

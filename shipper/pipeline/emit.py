@@ -78,23 +78,27 @@ class Pipeline:
         parser.set_path_source(ctx.path_source)
         return parser
 
-    def parse(self, ctx: InputContext, frames: Iterable[Frame]) -> Iterator[tuple[Frame, dict[str, Any], str]]:
+    def parse(self, ctx: InputContext, frames: list[Frame]) -> Iterator[tuple[Frame, dict[str, Any], str]]:
         """(frame, event, its dataset) for each frame."""
-        parser = self._ready(ctx)
-        hits = self.coverage.hits
-        for frame in frames:
-            doc, (dataset, rule) = parser.parse_doc(frame.text, frame.tags or None)
-            hits[dataset, rule, _program(doc)] += 1
+        events = self._events(ctx, ((frame.text, frame.tags) for frame in frames))
+        for frame, (doc, dataset) in zip(frames, events, strict=True):
             yield frame, doc, dataset
 
     def parse_texts(self, ctx: InputContext, texts: Iterable[tuple[str, list[str]]]) -> Iterator[dict[str, Any]]:
         """Events without offsets (`shipper parse`, `report`): the same documents `parse` gives."""
+        for doc, _ in self._events(ctx, texts):
+            yield doc
+
+    def _events(
+        self, ctx: InputContext, texts: Iterable[tuple[str, list[str]]]
+    ) -> Iterator[tuple[dict[str, Any], str]]:
+        """(event, its dataset) of each text, counted in the coverage."""
         parser = self._ready(ctx)
         hits = self.coverage.hits
         for text, tags in texts:
             doc, (dataset, rule) = parser.parse_doc(text, tags or None)
             hits[dataset, rule, _program(doc)] += 1
-            yield doc
+            yield doc, dataset
 
 
 def _program(doc: dict[str, Any]) -> str | None:
@@ -163,7 +167,7 @@ class Shipping:
         self.events = 0  # line events handed to the output
         self.transactions = 0  # message documents handed to the output
 
-    def ship(self, ctx: InputContext, frames: Iterable[Frame], token: Callable[[Frame], Any] | None = None) -> None:
+    def ship(self, ctx: InputContext, frames: list[Frame], token: Callable[[Frame], Any] | None = None) -> None:
         read_at = now_iso()  # the timestamp of lines that carry none
         add, address, correlator = self.output.add, self.addresser.address, self.correlator
         for frame, doc, dataset in self.pipeline.parse(ctx, frames):

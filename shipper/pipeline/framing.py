@@ -13,7 +13,6 @@ Decoding (`decode_line`) strips the newline and one CR before it, replaces inval
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -204,7 +203,3 @@ def read_lines(stream: BinaryIO) -> Iterator[tuple[str, list[str]]]:
     """(text, tags) of every line of a stream: what every input gives the parser."""
     for block in frame_stream(stream):
         yield from block.texts()
-
-
-def lines_of(data: bytes) -> Iterator[tuple[str, list[str]]]:
-    return read_lines(io.BytesIO(data))

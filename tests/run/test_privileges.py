@@ -23,6 +23,7 @@ import pytest
 from tests.conftest import ROOT
 
 NOBODY = 65534
+SOURCE_DIRS = ("shipper", "grok_patterns", "index_templates")
 
 
 @pytest.fixture
@@ -45,26 +46,29 @@ def site():
 
 
 def as_shipper(site: Path, *args: str, groups: str = "adm") -> subprocess.Popen[bytes]:
-    """`shipper ARGS` as uid/gid nobody with only `groups`. The interpreter may live where nobody cannot
-    look (pyenv under /root, 0700): then it and its site-packages are bind-mounted into `site`, in a mount
-    namespace of this process alone, and run from there."""
+    """`shipper ARGS` as uid/gid nobody with only `groups`. The interpreter, its site-packages or this
+    checkout may live where nobody cannot look (pyenv under /root, a clone in a 0700 temporary directory):
+    then they are bind-mounted into `site`, in a mount namespace of this process alone, and run from there."""
     setpriv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--inh-caps=-all"]
     setpriv += [f"--groups={grp.getgrnam(groups).gr_gid}"] if groups else ["--clear-groups"]
     python = Path(sys.executable).resolve()
     base, packages = Path(sys.base_prefix).resolve(), Path(sysconfig.get_paths()["purelib"]).resolve()
-    probe = subprocess.run([*setpriv, str(python), "-c", "import typer"], capture_output=True, cwd=ROOT)
+    probe = subprocess.run([*setpriv, str(python), "-c", "import typer, shipper.cli"], capture_output=True, cwd="/")
     if probe.returncode == 0:
         command = [*setpriv, str(python), "-m", "shipper", *args]
     else:
         if not python.is_relative_to(base):
             pytest.skip(f"cannot give {python} to an unprivileged account")
-        (site / "py").mkdir(exist_ok=True)
-        (site / "packages").mkdir(exist_ok=True)
+        # the checkout's package and data directories, not the checkout (whose own mode may shut nobody out)
+        views = {"py": base, "packages": packages} | {f"src/{d}": ROOT / d for d in SOURCE_DIRS}
+        for name in views:
+            (site / name).mkdir(parents=True, exist_ok=True)
+        mounts = " && ".join(f"mount --bind {shlex.quote(str(path))} {site / name}" for name, path in views.items())
         view = site / "py" / python.relative_to(base)
-        mounts = f"mount --bind {base} {site / 'py'} && mount --bind {packages} {site / 'packages'}"
         run = shlex.join([*setpriv, str(view), "-m", "shipper", *args])
         libs = f"LD_LIBRARY_PATH={site / 'py' / 'lib'}"  # libpython beside it, not the system's
-        command = ["unshare", "-m", "sh", "-c", f"{mounts} && {libs} PYTHONPATH={site / 'packages'} exec {run}"]
+        path = f"PYTHONPATH={site / 'src'}:{site / 'packages'}"  # this checkout before the editable install's link
+        command = ["unshare", "-m", "sh", "-c", f"{mounts} && cd / && {libs} {path} exec {run}"]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 

@@ -155,6 +155,9 @@ class Pack(_Strict):
     # a line whose program no pack claims goes to the first pack whose `messages` regex matches the start of
     # its message: PAM's `pam_unix(vsftpd:auth): ...` is written by every service that uses PAM
     messages: str | None = None
+    # how every line of its own files starts (a regex on the raw line): only such lines can make an input
+    # of no telling name this source's (shipper/parse/sniff.py)
+    layout: str | None = None
     prefix: str = ""
     defaults: dict[str, Any] = Field(default_factory=dict)
     patterns: dict[str, str] = Field(default_factory=dict)
@@ -162,6 +165,16 @@ class Pack(_Strict):
     correlation: CorrelationSpec | None = None  # message transactions (see shipper/enrich/correlate.py)
     rules: list[Rule] = Field(min_length=1)
     path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("messages", "layout")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Pack:

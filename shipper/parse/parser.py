@@ -183,12 +183,16 @@ class Parser:
         return line[start:] if start >= 0 else None
 
     def _multilog(self, env: Envelope) -> None:
-        """A multilog line is taken for qmail's unless what follows the stamp is `program[pid]: ` of a program
-        another pack claims (Dovecot's `imap-login:`, `dovecot-auth:`, ...): then that program decides."""
+        """A multilog line is qmail's when qmail's rules know it, or its file is qmail's; when what follows the
+        stamp is `program[pid]: ` of a program another pack claims (Dovecot's `imap-login:`, `dovecot-auth:`),
+        that program decides; any other line has no program (dnscache, tinydns, a service of no pack)."""
         m = _MULTILOG_PROGRAM.match(env.message)
+        multilog = self._route(TAI64N_PROGRAM)
         if m is None:
+            if self.by_path is None and not self._specific(multilog, env.message):
+                env.program = None  # dnscache, a service of no pack: not qmail's
             return
-        route, multilog = self._route(m.group(1)), self._route(TAI64N_PROGRAM)
+        route = self._route(m.group(1))
         if route is not None and (multilog is None or route.pack is not multilog.pack):
             env.program, env.message = m.group(1), env.message[m.end() :]
             env.pid = int(m.group(2)) if m.group(2) else None
@@ -275,7 +279,7 @@ class Parser:
             if m is None and runtime.pack is not self.forced:
                 continue
             fields: dict[str, Any] = {}
-            if m is not None:
+            if m is not None and program not in HINT_PROGRAMS:  # a hint is not a program the line named
                 for alias, name, convert in runtime.program_captures:
                     value = m.group(alias)
                     if value is not None:
@@ -300,6 +304,13 @@ class Parser:
                         self._content_routes[key] = route
                 return route
         return None
+
+    def _specific(self, route: _Route | None, message: str) -> bool:
+        """Whether a specific (not catch-all) rule of the route takes the message."""
+        if route is None or len(message) > MAX_RULE_INPUT:
+            return False
+        m = route.match(message)
+        return m is not None and not self._generic(route, m)
 
     @staticmethod
     def _generic(route: _Route, m: re.Match[str]) -> bool:

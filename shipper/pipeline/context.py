@@ -64,15 +64,27 @@ class InputContext:
         self.path = path
         self.file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
         self.source = source  # forced for every line
-        self.path_source = None if source is not None or path is None else detect_source(path, packs)
-        pack = source or self.path_source
-        spec = multiline_specs(packs).get(pack) if pack else None
-        self.grouper = Grouper(spec) if spec is not None else None
+        # the source whose own file this is: by the file's name now, else by its first lines (`adopt`)
+        self.file_source = None if source is not None or path is None else detect_source(path, packs)
+        self.undecided = source is None and self.file_source is None
+        self.grouper: Grouper | None = None
+        self._group_by(packs, source or self.file_source)
         self.fixed_reference = reference
         self.last_write = last_write
         self.identity = identity if identity is not None else (STDIN_IDENTITY if path is None else None)
         self.timezone = timezone  # None: the command's
         self.host_name = host_name  # None: the command's (Addresser)
+
+    def _group_by(self, packs: tuple[Pack, ...], source: str | None) -> None:
+        spec = multiline_specs(packs).get(source) if source else None
+        self.grouper = Grouper(spec) if spec is not None else None
+
+    def adopt(self, packs: tuple[Pack, ...], source: str | None) -> None:
+        """What the input's first lines said it is (None: programs decide); asked once, before any line is read."""
+        self.undecided = False
+        if source is not None:
+            self.file_source = source
+            self._group_by(packs, source)
 
     def reference(self) -> date:
         if self.fixed_reference is not None:

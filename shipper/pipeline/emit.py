@@ -28,6 +28,7 @@ from shipper.enrich.correlate import Correlator, Transaction
 from shipper.outputs.base import Output, Record
 from shipper.parse.packs import Pack, load_packs
 from shipper.parse.parser import Parser
+from shipper.parse.sniff import detect_by_content
 from shipper.parse.stats import Coverage
 from shipper.pipeline.context import Frame, InputContext
 
@@ -75,8 +76,16 @@ class Pipeline:
     def _ready(self, ctx: InputContext) -> Parser:
         parser = self.parser(ctx.source, ctx.timezone)
         parser.set_reference(ctx.reference())  # a no-op unless the date changed
-        parser.set_path_source(ctx.path_source)
+        parser.set_path_source(ctx.file_source)
         return parser
+
+    def detect(self, ctx: InputContext, texts: Iterable[str]) -> None:
+        """Decide, from an input's first lines, whose own file it is when neither its name nor a forced source
+        did (see parse/sniff.py); a no-op after the first call."""
+        if ctx.undecided:
+            parser = self.parser(None, ctx.timezone)
+            parser.set_reference(ctx.reference())
+            ctx.adopt(self.packs, detect_by_content(parser, texts))
 
     def parse(self, ctx: InputContext, frames: list[Frame]) -> Iterator[tuple[Frame, dict[str, Any], str]]:
         """(frame, event, its dataset) for each frame."""

@@ -103,7 +103,7 @@ def read_inputs(
     for path, stream in inputs:
         name = os.fspath(path) if path is not None else None
         ctx = pipeline.context(path=name, last_write=_mtime(name) if name is not None else None)
-        yield ctx, _blocks(ctx, path, stream, on_block, on_error, done)
+        yield ctx, _blocks(pipeline, ctx, path, stream, on_block, on_error, done)
 
 
 def _mtime(path: str) -> Callable[[], float]:
@@ -111,13 +111,15 @@ def _mtime(path: str) -> Callable[[], float]:
 
 
 def _blocks(
-    ctx: InputContext, path: Path | None, stream: BinaryIO, on_block: Callable[[Path | None, BinaryIO], None],
-    on_error: Callable[[Path | None, str], None], done: str,
+    pipeline: Pipeline, ctx: InputContext, path: Path | None, stream: BinaryIO,
+    on_block: Callable[[Path | None, BinaryIO], None], on_error: Callable[[Path | None, str], None], done: str,
 ) -> Iterator[Block]:  # fmt: skip
     read = 0
     try:
         for block in frame_stream(stream):
             ctx.learn_identity(block)
+            if ctx.undecided:
+                pipeline.detect(ctx, (text for text, _ in block.texts()))
             yield block
             read = block.end
             on_block(path, stream)

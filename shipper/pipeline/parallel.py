@@ -26,8 +26,9 @@ from shipper.pipeline.emit import ParseSettings, Pipeline
 from shipper.pipeline.framing import Block
 from shipper.pipeline.inputs import read_inputs
 
-# A job: its input's path (the pack its name picks), the reference date, and either a block of whole
-# lines (data, truncated, end) or the (text, tags) of events already joined from several lines.
+# A job: the source whose own file its input is (by name or content; None: programs decide), the reference
+# date, and either a block of whole lines (data, truncated, end) or the (text, tags) of events already
+# joined from several lines.
 Job = tuple[str | None, date, tuple[bytes, bool, int] | list[tuple[str, list[str]]]]
 
 
@@ -36,9 +37,10 @@ class JobParser:
         self.pipeline = Pipeline(settings)
 
     def run(self, job: Job) -> tuple[bytes, Coverage]:
-        path, reference, payload = job
+        file_source, reference, payload = job
         pipeline = self.pipeline
-        ctx = pipeline.context(path=path)
+        ctx = pipeline.context(path=None)
+        ctx.adopt(pipeline.packs, file_source)
         ctx.fixed_reference = reference
         if isinstance(payload, tuple):
             data, truncated, end = payload
@@ -110,13 +112,13 @@ def _jobs(
         for block in blocks:
             yield _job(ctx, block)
         if ctx.grouper is not None:
-            yield ctx.path, ctx.reference(), [(f.text, f.tags) for f in ctx.flush(force=True)]
+            yield ctx.file_source, ctx.reference(), [(f.text, f.tags) for f in ctx.flush(force=True)]
 
 
 def _job(ctx: InputContext, block: Block) -> Job:
     if ctx.grouper is None:
-        return ctx.path, ctx.reference(), (block.data, block.truncated, block.end)
-    return ctx.path, ctx.reference(), [(f.text, f.tags) for f in ctx.frames(block.lines())]
+        return ctx.file_source, ctx.reference(), (block.data, block.truncated, block.end)
+    return ctx.file_source, ctx.reference(), [(f.text, f.tags) for f in ctx.frames(block.lines())]
 
 
 def parse_events(

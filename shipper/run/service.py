@@ -27,7 +27,7 @@ from shipper.outputs.base import Ack, Interrupted, Output, OutputStats, Record
 from shipper.outputs.factory import open_output
 from shipper.pipeline.context import Frame, InputContext
 from shipper.pipeline.emit import Addresser, ParseSettings, Pipeline, Shipping
-from shipper.pipeline.framing import Line
+from shipper.pipeline.framing import Line, decode
 from shipper.pipeline.inputs import Input, Origin
 from shipper.run.config import ConfigError, RunConfig, load_config
 from shipper.run.follow import FilesInput
@@ -191,6 +191,8 @@ class Service:
     def ship(self, origin: Origin, lines: list[Line]) -> None:
         """One batch of an origin's lines through the pipeline; each event carries its acknowledgement token."""
         ctx = self.context(origin)
+        if ctx.undecided:
+            self.pipeline.detect(ctx, (decode(line)[0] for line in lines))
         self._ship_frames(origin, ctx, ctx.frames(lines))
         self.lines += len(lines)
 

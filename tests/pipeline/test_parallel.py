@@ -57,9 +57,11 @@ def test_multi_line_entries_are_whole_across_blocks_and_workers(tmp_path: Path, 
     assert {e["event"]["dataset"] for e in events} == {"mail.zimbra.mailbox"}
 
 
-def test_a_stream_stays_line_by_line(tmp_path: Path):
-    """stdin has no path to name a pack, and `tail -f |` must not wait for the next entry to start."""
+def test_a_stream_of_a_multi_line_source_is_joined_as_its_file(tmp_path: Path):
+    """stdin names no pack, but its lines tell Zimbra's mailbox.log: its stack trace is one event."""
     text = b"2026-11-28 10:00:01,002 ERROR [ImapServer-2] [] imap - boom\njava.io.IOException: broken pipe\n"
     sink = io.BytesIO()
     list(parse_inputs(iter([(None, io.BytesIO(text))]), ParseSettings(timezone="UTC"), sink))
-    assert len(sink.getvalue().splitlines()) == 2
+    events = [orjson.loads(line) for line in sink.getvalue().splitlines()]
+    assert [e["event"]["original"] for e in events] == [text.decode().rstrip("\n")]
+    assert events[0]["event"]["dataset"] == "mail.zimbra.mailbox"

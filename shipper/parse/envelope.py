@@ -16,9 +16,14 @@ from typing import Any
 
 from shipper.parse.timestamps import TimestampConverter, timezone_name
 
+_FACILITY_NAMES = "kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|ntp|security|console|local[0-7]"
+_SEVERITY_NAMES = "emerg|panic|alert|crit|err|error|warn|warning|notice|info|debug"
 _HEADER_TAIL = (
     r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?"
-    r"(?P<prog>[A-Za-z_][^\s\[\]:]*)(?:\[(?P<pid>\d+)\])?: ?"
+    # BusyBox's syslogd (`-S` off) writes `facility.severity` between the host and the program
+    rf"(?:(?P<midfac>{_FACILITY_NAMES})\.(?P<midsev>{_SEVERITY_NAMES}) +)?"
+    # `prog[pid]: `, `prog: `, and `prog[pid] ` without the colon (some embedded and old syslogds)
+    r"(?P<prog>[A-Za-z_][^\s\[\]:]*)(?:\[(?P<pid>\d+)\](?:: ?| )|: ?)"
     r"(?:\[ID \d+ (?P<tagfac>[a-z0-9]+)\.(?P<tagsev>[a-z]+)\] )?"
     r"(?P<msg>.*)"
 )
@@ -80,7 +85,7 @@ FACILITIES = (
     "local5", "local6", "local7",
 )  # fmt: skip
 SEVERITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-_SEVERITY_ALIASES = {"error": "err", "warn": "warning", "panic": "emerg", "crit": "crit"}
+_SEVERITY_ALIASES = {"error": "err", "warn": "warning", "panic": "emerg"}
 
 
 # (timestamp, zone, host, program, pid, message): the parser's fast path
@@ -181,13 +186,13 @@ class EnvelopeParser:
         m = _BSD.fullmatch(line)
         if m is not None:
             # Positional groups: no groupdict on this path.
-            (pri, prefac, presev, raw, mon, day, year, clock, frac, postfac, postsev, host, prog, pid, tagfac, tagsev,
-             msg) = m.groups()  # fmt: skip
+            (pri, prefac, presev, raw, mon, day, year, clock, frac, postfac, postsev, host, midfac, midsev, prog, pid,
+             tagfac, tagsev, msg) = m.groups()  # fmt: skip
             stamp = self._stamps.get(raw) or self._bsd_stamp(raw, mon, day, clock, frac, year)
             if stamp is None:
                 return None
             extra: dict[str, Any] | None = None
-            if pri or tagfac or prefac or postfac:
+            if pri or tagfac or prefac or postfac or midfac:
                 extra = {}
                 if pri:
                     self._priority(extra, pri)
@@ -197,6 +202,8 @@ class EnvelopeParser:
                     self._facility_severity(extra, prefac, presev)
                 if postfac:
                     self._facility_severity(extra, postfac, postsev)
+                if midfac:
+                    self._facility_severity(extra, midfac, midsev)
             return Envelope(stamp, self.zone_name, host, prog, int(pid) if pid else None, msg, extra)
         m = _BSD_NO_PROGRAM.fullmatch(line)
         if m is None:
@@ -282,8 +289,9 @@ class EnvelopeParser:
     def _from_groups(self, stamp: str, zone: str | None, g: dict[str, str | None], extra: dict[str, Any]) -> Envelope:
         if g.get("pri"):
             self._priority(extra, g["pri"])  # type: ignore[arg-type]
-        if g.get("tagfac"):
-            self._facility_severity(extra, g["tagfac"], g["tagsev"])  # type: ignore[arg-type]
+        for facility, severity in (("tagfac", "tagsev"), ("midfac", "midsev")):
+            if g.get(facility):
+                self._facility_severity(extra, g[facility], g[severity])  # type: ignore[arg-type]
         pid = g.get("pid")
         return Envelope(stamp, zone, g.get("host"), g.get("prog"), int(pid) if pid else None, g["msg"] or "", extra)
 

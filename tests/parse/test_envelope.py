@@ -45,6 +45,16 @@ def envelope(line: str, tz: str = "UTC", reference: date = date(2026, 11, 28)):
          None, "imap-login: Login: user=<a>"),
         ("Feb 14 18:12:33 2001:db8::1 exim[46483]: ipv6 host", "2026-02-14T18:12:33Z", "2001:db8::1", "exim", 46483,
          "ipv6 host"),
+        ("Jan  5 10:00:00 router auth.info sshd[123]: busybox", "2026-01-05T10:00:00Z", "router", "sshd", 123,
+         "busybox"),
+        ("Jan  5 10:00:00 router sshd[123] no colon", "2026-01-05T10:00:00Z", "router", "sshd", 123, "no colon"),
+        ("Jan  5 2025 10:00:00 host sshd[12]: a year", "2025-01-05T10:00:00Z", "host", "sshd", 12, "a year"),
+        ("2025-01-05 10:00:00 host sshd[12]: iso, no zone", "2025-01-05T10:00:00Z", "host", "sshd", 12,
+         "iso, no zone"),
+        ("Jan  5 10:00:00 <auth.info> host sshd[12]: freebsd -v", "2026-01-05T10:00:00Z", "host", "sshd", 12,
+         "freebsd -v"),
+        ("Jan  5 10:00:00 host sshd(pam_unix)[1234]: old pam", "2026-01-05T10:00:00Z", "host", "sshd(pam_unix)", 1234,
+         "old pam"),
         ("<22>Mar 12 10:00:01 mx4 postfix/smtp[2310]: with pri", "2026-03-12T10:00:01Z", "mx4", "postfix/smtp", 2310,
          "with pri"),
         ("<22>1 2026-03-12T10:00:00.123+01:00 mx4 postfix/qmgr 2291 ID7 - rfc5424", "2026-03-12T09:00:00.123Z", "mx4",
@@ -65,6 +75,13 @@ def test_formats(line, timestamp, host, program, pid, message):
     assert env.program == program
     assert env.fields().get("process.pid") == pid
     assert env.message == message
+
+
+def test_a_facility_and_severity_between_host_and_program_are_kept():
+    env = envelope("Jan  5 10:00:00 router auth.warn sshd[123]: x")
+    assert env is not None
+    assert env.fields()["log.syslog.facility.name"] == "auth"
+    assert env.fields()["log.syslog.severity.name"] == "warning"
 
 
 def test_tai64n_matches_tai64nlocal_convention():

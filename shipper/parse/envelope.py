@@ -19,11 +19,12 @@ from shipper.parse.timestamps import TimestampConverter, timezone_name
 _FACILITY_NAMES = "kern|user|mail|daemon|auth|syslog|lpr|news|uucp|cron|authpriv|ftp|ntp|security|console|local[0-7]"
 _SEVERITY_NAMES = "emerg|panic|alert|crit|err|error|warn|warning|notice|info|debug"
 _HEADER_TAIL = (
-    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +)?"
+    r"(?:(?P<host>[^\s\[\]]*[^\s\[\]:]) +(?:(?P=host) +)?)?"  # UniFi writes the host twice
     # BusyBox's syslogd (`-S` off) writes `facility.severity` between the host and the program
     rf"(?:(?P<midfac>{_FACILITY_NAMES})\.(?P<midsev>{_SEVERITY_NAMES}) +)?"
-    # `prog[pid]: `, `prog: `, and `prog[pid] ` without the colon (some embedded and old syslogds)
-    r"(?P<prog>[A-Za-z_][^\s\[\]:]*)(?:\[(?P<pid>\d+)\](?:: ?| )|: ?)"
+    # `prog[pid]: `, `prog: `, and `prog[pid] ` without the colon (some embedded and old syslogds); a
+    # parenthesised part may hold colons (Dovecot 2.4: `auth(alice,192.0.2.1,sasl:login)<sess>: `)
+    r"(?P<prog>[A-Za-z_][^\s\[\]:(]*(?:\([^()\s]*\)[^\s\[\]:(]*)*)(?:\[(?P<pid>\d+)\](?:: ?| )|: ?)"
     r"(?:\[ID \d+ (?P<tagfac>[a-z0-9]+)\.(?P<tagsev>[a-z]+)\] )?"
     r"(?P<msg>.*)"
 )
@@ -45,6 +46,8 @@ _BSD_COMMON = re.compile(
     r"(?P<host>[^\s\[\]]*[^\s\[\]:]) (?P<prog>[A-Za-z_][^\s\[\]:]*)\[(?P<pid>\d+)\]: (?!\[ID \d)(?P<msg>.*)",
     re.S,
 )
+# `Mar  3 00:17:22 [sshd]: text`, `[sshd] text`: the program in brackets and no host (some appliances' syslogs)
+_BSD_BRACKETED = re.compile(rf"{_PRI}{_BSD_STAMP} +\[(?P<prog>[A-Za-z_][\w./-]*)\]:? (?P<msg>.*)", re.S)
 _BSD_NO_PROGRAM = re.compile(rf"{_PRI}{_BSD_STAMP} +(?P<host>[^\s\[\]]+) +(?P<msg>.*)", re.S)
 _ISO = re.compile(rf"{_PRI}{_ISO_STAMP} +{_HEADER_TAIL}", re.S)
 _ISO_NO_PROGRAM = re.compile(rf"{_PRI}{_ISO_STAMP}(?: +(?P<msg>.*))?", re.S)
@@ -77,6 +80,10 @@ LOG4J_PROGRAM = "zimbra"
 HINT_PROGRAMS = frozenset({CTIME_PROGRAM, TAI64N_PROGRAM, KERIO_PROGRAM, LOG4J_PROGRAM})
 _TAI64N = re.compile(r"@(?P<stamp>[0-9a-fA-F]{24}) (?P<msg>.*)", re.S)
 _UNIX = re.compile(r"(?P<stamp>\d{9,10}\.\d+) (?P<msg>.*)", re.S)
+# `host prog[pid]: text` with no stamp at all (a relay that drops it): the line carries no time
+_UNSTAMPED = re.compile(
+    r"(?P<host>[^\s\[\]]*[^\s\[\]:]) (?P<prog>[A-Za-z_][^\s\[\]:]*)\[(?P<pid>\d+)\]: (?P<msg>.*)", re.S
+)
 _REPEATED = re.compile(r"message repeated (?P<n>\d+) times: \[ ?(?P<msg>.*?) ?\]\s*", re.S)
 
 FACILITIES = (
@@ -169,7 +176,7 @@ class EnvelopeParser:
         elif first.isdigit():
             env = self._iso(line) or self._unix(line)
         else:
-            env = self._bsd(line) or self._ctime(line)
+            env = self._bsd(line) or self._ctime(line) or self._unstamped(line)
         if env is not None and env.message.startswith("message repeated "):
             self._unwrap_repeat(env)
         return env
@@ -205,7 +212,7 @@ class EnvelopeParser:
                 if midfac:
                     self._facility_severity(extra, midfac, midsev)
             return Envelope(stamp, self.zone_name, host, prog, int(pid) if pid else None, msg, extra)
-        m = _BSD_NO_PROGRAM.fullmatch(line)
+        m = _BSD_BRACKETED.fullmatch(line) or _BSD_NO_PROGRAM.fullmatch(line)
         if m is None:
             return None
         g = m.groupdict()
@@ -274,6 +281,13 @@ class EnvelopeParser:
         if env is not None:
             env.program = TAI64N_PROGRAM
         return env
+
+    @staticmethod
+    def _unstamped(line: str) -> Envelope | None:
+        m = _UNSTAMPED.fullmatch(line)
+        if m is None:
+            return None
+        return Envelope(None, None, m["host"], m["prog"], int(m["pid"]), m["msg"])
 
     def _unix(self, line: str) -> Envelope | None:
         return self._stamp_only(_UNIX.fullmatch(line), self.ts.unix)

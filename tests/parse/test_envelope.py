@@ -47,6 +47,10 @@ def envelope(line: str, tz: str = "UTC", reference: date = date(2026, 11, 28)):
          "ipv6 host"),
         ("Jan  5 10:00:00 router auth.info sshd[123]: busybox", "2026-01-05T10:00:00Z", "router", "sshd", 123,
          "busybox"),
+        ("Jun 27 09:02:22 Dream-Machine-Pro Dream-Machine-Pro sshd[454008]: unifi", "2026-06-27T09:02:22Z",
+         "Dream-Machine-Pro", "sshd", 454008, "unifi"),
+        ("Mar  3 00:17:22 [sshd]: bracketed", "2026-03-03T00:17:22Z", None, "sshd", None, "bracketed"),
+        ("Jun 25 23:53:34 [sshd] no colon", "2026-06-25T23:53:34Z", None, "sshd", None, "no colon"),
         ("Jan  5 10:00:00 router sshd[123] no colon", "2026-01-05T10:00:00Z", "router", "sshd", 123, "no colon"),
         ("Jan  5 2025 10:00:00 host sshd[12]: a year", "2025-01-05T10:00:00Z", "host", "sshd", 12, "a year"),
         ("2025-01-05 10:00:00 host sshd[12]: iso, no zone", "2025-01-05T10:00:00Z", "host", "sshd", 12,
@@ -82,6 +86,14 @@ def test_a_facility_and_severity_between_host_and_program_are_kept():
     assert env is not None
     assert env.fields()["log.syslog.facility.name"] == "auth"
     assert env.fields()["log.syslog.severity.name"] == "warning"
+
+
+def test_a_header_without_a_stamp_keeps_host_program_and_pid():
+    env = envelope("mail.example.com exim[3751842]: 2021-07-17 23:20:49 text")
+    assert env is not None
+    assert (env.timestamp, env.host, env.program, env.pid) == (None, "mail.example.com", "exim", 3751842)
+    assert env.message == "2021-07-17 23:20:49 text"
+    assert envelope("just some words: and a colon") is None
 
 
 def test_tai64n_matches_tai64nlocal_convention():

@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
-"""A scripted upstream MX for scripts/capture_debian_postfix.sh: 250 for most recipients,
-450 greylisting for greylist@, 550 unknown user for nobody@. Listens on 127.0.0.1 only."""
+"""A scripted upstream MX for the Postfix capture scripts: 250 for most recipients, 450 greylisting for
+greylist@, 550 unknown user for nobody@. Listens on a loopback address (127.0.0.1 unless given).
+
+    fake_upstream_mx.py PORT [ADDRESS] [--unique-ids]
+
+With --unique-ids every accepted message gets its own queue ID, as a real remote MTA gives (the original
+capture's upstream numbered them per connection)."""
 
 from __future__ import annotations
 
+import itertools
 import socketserver
 import sys
+
+UNIQUE = "--unique-ids" in sys.argv
+_numbers = itertools.count(1)
 
 
 class Session(socketserver.StreamRequestHandler):
@@ -33,7 +42,7 @@ class Session(socketserver.StreamRequestHandler):
                 self.reply("354 go ahead")
                 while (data := self.rfile.readline()) and data.rstrip(b"\r\n") != b".":
                     pass
-                queued += 1
+                queued = next(_numbers) if UNIQUE else queued + 1
                 self.reply(f"250 2.0.0 Ok: queued as 4F{queued:03d}A1B2C3")
             elif verb == "QUIT":
                 self.reply("221 2.0.0 bye")
@@ -48,5 +57,9 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 if __name__ == "__main__":
-    with Server(("127.0.0.1", int(sys.argv[1])), Session) as server:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    address = args[1] if len(args) > 1 else "127.0.0.1"
+    if not address.startswith("127."):
+        sys.exit("fake_upstream_mx: loopback addresses only")
+    with Server((address, int(args[0])), Session) as server:
         server.serve_forever()

@@ -31,7 +31,10 @@ from typing import Any
 from shipper.core.timefmt import parse_iso
 from shipper.parse.packs import CorrelationSpec, Pack
 
-FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded"}
+# deliverable / undeliverable: the fate of an address verification probe (Postfix's verify(8)); a probe is
+# not mail, so it is never counted as sent or bounced
+FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded", "deliverable", "undeliverable"}
+SUCCESS = {"sent", "deliverable"}
 
 
 @dataclass
@@ -103,7 +106,7 @@ class Transaction:
             "@timestamp": self.start,
             "event": {"start": self.start, "end": self.end, "duration": _nanoseconds(self.start, self.end),
                       "dataset": self.dataset,
-                      "outcome": "success" if status == "sent" else "failure" if self.complete else "unknown"},
+                      "outcome": "success" if status in SUCCESS else "failure" if self.complete else "unknown"},
             "host": {"hostname": self.host},
             "email": {"local_id": list(self.ids), "to": {"address": list(self.recipients)}},
             "mail": {"instance": self.instance, "status": status, "complete": self.complete,
@@ -121,7 +124,7 @@ class Transaction:
             doc["mail"]["nrcpt"] = self.nrcpt
         if self.parent is not None:
             doc["mail"]["parent_local_id"] = self.parent
-        if self.reason is not None and status != "sent":
+        if self.reason is not None and status not in SUCCESS:
             doc["mail"]["reason"] = {"category": self.reason[0], **({"hint": self.reason[1]} if self.reason[1] else {})}
         source = {k: v for k, v in (("ip", self.client_ip), ("domain", self.client_domain)) if v}
         if source:
@@ -399,7 +402,7 @@ class Correlator:
         relay = _get(event, "mail.relay") or ""
         response = _get(event, "mail.response")
         queued_as = _get(event, "mail.queued_as")
-        to_filter = status == "sent" and any(r in relay for r in spec.local_relays)
+        to_filter = status == "sent" and _is_local(relay, spec.local_relays)
         discarded = to_filter and re.search(spec.discard_reply, response or "") is not None
         if to_filter and not discarded and isinstance(queued_as, str):  # goes on under its new queue ID
             self._link(tx, (tx.host, tx.instance, queued_as))
@@ -412,7 +415,7 @@ class Correlator:
         category = _get(event, "mail.reason.category")
         for address in addresses:
             recipient = tx.recipients.setdefault(address, Recipient(address))
-            recipient.status = {"deliverable": "sent", "undeliverable": "bounced"}.get(status, status)
+            recipient.status = status
             if discarded:
                 recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
             elif forwarded:
@@ -422,7 +425,7 @@ class Correlator:
             recipient.delay = _get(event, "mail.delay")
             recipient.response = response
             recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
-            if status != "sent" and isinstance(category, str):
+            if status not in SUCCESS and isinstance(category, str):
                 tx.reason = (category, _get(event, "mail.reason.hint"))
             if status == "deferred":
                 tx.deferrals += 1
@@ -549,3 +552,15 @@ def enrich(event: dict[str, Any], tx: Transaction) -> None:
     mail = event.setdefault("mail", {})
     if tx.size is not None and "size" not in mail:
         mail["size"] = tx.size
+
+
+_RELAY = re.compile(r"(?P<name>[^\[\]]*)\[(?P<address>[^\]]*)\]")
+
+
+def _is_local(relay: str, local: list[str]) -> bool:
+    """Whether a delivery's relay (`name[address]:port`) is one of the local ones by name or address: exactly,
+    not as a substring (127.0.0.10 and localhost.example are elsewhere)."""
+    m = _RELAY.match(relay)
+    if m is None:
+        return relay in local
+    return m["address"] in local or m["name"] in local

@@ -326,3 +326,40 @@ def test_a_forwarded_copy_is_linked_to_the_message_it_came_from():
     original, copy = by_id["6A6B6C6D01"], by_id["6A6B6C6D02"]
     assert {r.address: r.status for r in original.recipients.values()} == {"alias@example.com": "forwarded"}
     assert original.status() == "forwarded" and copy.parent == "6A6B6C6D01" and copy.status() == "sent"
+
+
+NOT_A_FILTER = """\
+Nov 28 15:00:00 mx postfix/qmgr[42]: 7A7B7C7D01: from=<alice@example.org>, size=1200, nrcpt=1 (queue active)
+Nov 28 15:00:01 mx postfix/smtp[51]: 7A7B7C7D01: to=<bob@upstream.test>, relay=127.0.0.10[127.0.0.10]:2525, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4F001A1B2C3)
+Nov 28 15:00:01 mx postfix/qmgr[42]: 7A7B7C7D01: removed
+Nov 28 15:00:02 mx postfix/qmgr[42]: 7A7B7C7D02: from=<carol@example.org>, size=1200, nrcpt=1 (queue active)
+Nov 28 15:00:03 mx postfix/smtp[51]: 7A7B7C7D02: to=<dan@upstream.test>, relay=localhost.upstream.test[192.0.2.44]:25, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4F001A1B2C3)
+Nov 28 15:00:03 mx postfix/qmgr[42]: 7A7B7C7D02: removed
+"""
+
+
+def test_only_a_local_relay_by_exact_name_or_address_is_a_content_filter_hop():
+    """127.0.0.10 and localhost.upstream.test are not 127.0.0.1 and localhost: a remote MX's `queued as` (the
+    same ID from two of them, even) joins nothing."""
+    done = correlated(NOT_A_FILTER)
+    assert sorted(t.ids for t in done) == [["7A7B7C7D01"], ["7A7B7C7D02"]]
+    assert all(t.complete and t.status() == "sent" for t in done)
+
+
+PROBES = """\
+Nov 28 16:00:00 mx postfix/qmgr[42]: 8A8B8C8D01: from=<double-bounce@example.test>, size=226, nrcpt=1 (queue active)
+Nov 28 16:00:00 mx postfix/smtp[51]: 8A8B8C8D01: to=<friend@upstream.test>, relay=mx.upstream.test[192.0.2.5]:25, delay=0, delays=0/0/0/0, dsn=2.1.5, status=deliverable (250 2.1.5 OK)
+Nov 28 16:00:00 mx postfix/qmgr[42]: 8A8B8C8D01: removed
+Nov 28 16:00:01 mx postfix/qmgr[42]: 8A8B8C8D02: from=<double-bounce@example.test>, size=226, nrcpt=1 (queue active)
+Nov 28 16:00:01 mx postfix/smtp[51]: 8A8B8C8D02: to=<nobody@upstream.test>, relay=mx.upstream.test[192.0.2.5]:25, delay=0, delays=0/0/0/0, dsn=5.1.1, status=undeliverable (host mx.upstream.test[192.0.2.5] said: 550 5.1.1 <nobody@upstream.test>: Recipient address rejected: User unknown (in reply to RCPT TO command))
+Nov 28 16:00:01 mx postfix/qmgr[42]: 8A8B8C8D02: removed
+"""
+
+
+def test_an_address_verification_probe_is_neither_sent_nor_bounced():
+    by_id = {t.ids[0]: t.doc() for t in correlated(PROBES)}
+    good, bad = by_id["8A8B8C8D01"], by_id["8A8B8C8D02"]
+    assert (good["mail"]["status"], good["event"]["outcome"]) == ("deliverable", "success")
+    assert (bad["mail"]["status"], bad["event"]["outcome"]) == ("undeliverable", "failure")
+    assert bad["mail"]["reason"]["category"] == "unknown user"
+    assert good["mail"]["complete"] and bad["mail"]["complete"]

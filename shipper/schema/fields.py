@@ -62,7 +62,8 @@ _IP_CACHE: dict[str, str] = {}
 
 
 def _to_ip(value: str) -> str:
-    """Validate and normalise (IPv6 compressed, zone and `IPv6:` prefix dropped); canonical IPv4 as is."""
+    """Validate and normalise (IPv6 compressed, zone and `IPv6:` prefix dropped, an IPv4-mapped IPv6 address
+    `::ffff:192.0.2.1` as its IPv4 address, as Elasticsearch stores it); canonical IPv4 as is."""
     if not isinstance(value, str):
         raise FieldTypeError(f"not an IP address: {value!r}")
     if IPV4.fullmatch(value):
@@ -71,9 +72,11 @@ def _to_ip(value: str) -> str:
     if cached is not None:
         return cached
     try:
-        normal = str(ipaddress.ip_address(value.removeprefix("IPv6:").split("%", 1)[0]))
+        address = ipaddress.ip_address(value.removeprefix("IPv6:").split("%", 1)[0])
     except ValueError:
         raise FieldTypeError(f"not an IP address: {value!r}") from None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    normal = str(mapped or address)
     if len(_IP_CACHE) > 65536:
         _IP_CACHE.clear()
     _IP_CACHE[value] = normal

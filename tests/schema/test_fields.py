@@ -67,6 +67,8 @@ def test_packs_set_only_defined_fields():
         ("source.ip", "192.0.2.1", "192.0.2.1"),
         ("source.ip", "2001:DB8:0::1", "2001:db8::1"),
         ("source.ip", "IPv6:2001:db8::1", "2001:db8::1"),
+        ("source.ip", "::ffff:127.0.0.1", "127.0.0.1"),  # IPv4-mapped: its IPv4 address, as Elasticsearch keeps it
+        ("source.ip", "::FFFF:7f00:1", "127.0.0.1"),
         ("source.port", "25", 25),
         ("mail.delay", "0.27", 0.27),
         ("tls.established", "yes", True),

@@ -34,7 +34,8 @@ _BSD_STAMP = (
     r"(?P<stamp>(?P<mon>[^\W\d_]{3,4}\.?) +(?P<day>\d{1,2}) (?:(?P<year>\d{4}) )?"
     r"(?P<clock>\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?)"
 )
-_ISO_STAMP = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?)"
+# a zone attached (`+01:00`, `Z`) or after a space (Exim's log_timezone: `2024-01-05 10:00:00 +0100`)
+_ISO_STAMP = r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[Zz]|[+-]\d\d:?\d\d| [+-]\d{4}(?= ))?)"
 
 # FreeBSD's syslogd writes `<facility.severity>` after the stamp (`-v`): `Jun 17 14:37:39 <mail.info> host ...`
 _POST_STAMP_FACILITY = r"(?:<(?P<postfac>[a-z0-9]+)\.(?P<postsev>[a-z]+)> +)?"

@@ -19,6 +19,9 @@ rewritten each time; its repository's commit is read from its git metadata (a ba
         names; a syslog header (`Jan 15 10:00:00 mx postfix/<daemon>[4242]: `) is put in front, the only
         text not theirs. Their results: client -> source.*, relay -> destination.*, queueid ->
         email.local_id, status -> mail.status, postscreen violation, TLS version and cipher.
+    python3 scripts/import_conformance.py wazuh PATH
+        the Wazuh ruleset's rule tests (tools/rules-testing/tests/<name>.ini): their `log N pass|fail = ...`
+        lines, for the matched / generic / unparsed figures (the tests name rules, not fields).
 """
 
 from __future__ import annotations
@@ -268,11 +271,36 @@ def import_postfix_grok_patterns(repo: Path) -> None:
     _write("postfix", "postfix-grok-patterns.log", lines, meta)
 
 
+WAZUH_REPOSITORY = "https://github.com/wazuh/wazuh-ruleset"
+# Wazuh's rule tests -> our source
+WAZUH_TESTS = {
+    "dovecot": "dovecot", "postfix": "postfix", "sshd": "sshd", "macos-sshd": "sshd", "pam": "pam",
+    "exim": "exim", "su": "su", "sudo": "sudo",
+}  # fmt: skip
+_WAZUH_LOG = re.compile(r"^log \d+ (?:pass|fail) = (?P<line>.+)$")
+
+
+def import_wazuh(repo: Path) -> None:
+    git, commit = _git(repo)
+    for test, source in WAZUH_TESTS.items():
+        path = f"tools/rules-testing/tests/{test}.ini"
+        lines = [m["line"] for m in map(_WAZUH_LOG.match, _show(git, path).splitlines()) if m]
+        meta = {
+            "provenance": {
+                "project": "Wazuh ruleset", "repository": WAZUH_REPOSITORY, "path": path, "commit": commit,
+                "licence": "GPL-2.0 (test data, kept verbatim)",
+                "expectations": "none: the tests name the rule a line must raise, not its fields; the lines count"
+                " for matched / generic / unparsed",
+            },
+            "expected": {},
+        }  # fmt: skip
+        _write(source, f"wazuh-{test}.log", lines, meta)
+
+
 IMPORTERS = {
-    "fail2ban": import_fail2ban,
-    "crowdsec": import_crowdsec,
-    "postfix-grok-patterns": import_postfix_grok_patterns,
-}
+    "fail2ban": import_fail2ban, "crowdsec": import_crowdsec, "postfix-grok-patterns": import_postfix_grok_patterns,
+    "wazuh": import_wazuh,
+}  # fmt: skip
 
 
 def main() -> int:

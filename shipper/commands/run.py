@@ -18,13 +18,14 @@ def run(config: ConfigOption) -> None:
     from elasticsearch import ApiError
 
     from shipper.elastic.connection import ConnectionSettingsError, describe_error
+    from shipper.receive.syslog_input import InputError
     from shipper.run.registry import RegistryError
     from shipper.run.service import Service
 
     settings = load_run_config(config)
     try:
         status = Service(settings, config, log_line).run()
-    except (ConnectionSettingsError, RegistryError) as exc:
+    except (ConnectionSettingsError, RegistryError, InputError) as exc:
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     except ApiError as exc:  # refused for good, e.g. setup without the privileges it needs

@@ -60,8 +60,10 @@ class InputContext:
         identity: bytes | None = None,
         timezone: str | None = None,
         host_name: str | None = None,
+        peer: str | None = None,
     ) -> None:
         self.path = path
+        self.peer = peer  # a network input's sending host: log.source.address, host when the line names none
         self.file_path = os.path.abspath(path) if path is not None else None  # as Filebeat: absolute, links kept
         self.source = source  # forced for every line
         # the source whose own file this is: by the file's name now, else by its first lines (`adopt`)

@@ -65,12 +65,13 @@ class Pipeline:
     def context(
         self, *, path: str | None, source: str | None = None, last_write: Callable[[], float] | None = None,
         identity: bytes | None = None, timezone: str | None = None, host_name: str | None = None,
+        peer: str | None = None,
     ) -> InputContext:  # fmt: skip
         if timezone is not None:
             self.parser(source or self.settings.source, timezone)  # fail now on a bad zone
         return InputContext(
             packs=self.packs, path=path, source=source or self.settings.source, reference=self.settings.reference,
-            last_write=last_write, identity=identity, timezone=timezone, host_name=host_name,
+            last_write=last_write, identity=identity, timezone=timezone, host_name=host_name, peer=peer,
         )  # fmt: skip
 
     def _ready(self, ctx: InputContext) -> Parser:
@@ -144,6 +145,10 @@ class Addresser:
         if ctx.file_path is not None:
             log["file"] = {"path": ctx.file_path}
         log["offset"] = frame.offset
+        if ctx.peer is not None:  # a sender's event is its host's: host.name is the host its lines name
+            log["source"] = {"address": ctx.peer}
+            doc["host"]["name"] = doc["host"]["hostname"]
+            return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
         host_name = ctx.host_name or self.host_name
         if host_name is not None:
             host = doc.get("host")
@@ -152,6 +157,16 @@ class Addresser:
             else:
                 host["name"] = host_name
         return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
+
+
+def _sender_host(doc: dict[str, Any], peer: str) -> None:
+    """A received message names its host in its header; one that does not is its sender's (the peer address):
+    messages are joined into transactions per host, never across senders."""
+    host = doc.get("host")
+    if host is None:
+        doc["host"] = {"hostname": peer}
+    elif not host.get("hostname"):
+        host["hostname"] = peer
 
 
 def transaction_record(tx: Transaction, index: str) -> Record:
@@ -180,6 +195,8 @@ class Shipping:
         read_at = now_iso()  # the timestamp of lines that carry none
         add, address, correlator = self.output.add, self.addresser.address, self.correlator
         for frame, doc, dataset in self.pipeline.parse(ctx, frames):
+            if ctx.peer is not None:
+                _sender_host(doc, ctx.peer)
             closed = self._join(doc) if correlator is not None else ()
             record = address(doc, dataset, ctx, frame, read_at)
             if token is not None:

@@ -27,6 +27,7 @@ class Line:
     end: int  # where the next line starts: what a registry may advance to once this line is acknowledged
     raw: bytes  # without the newline; at most MAX_LINE_BYTES
     truncated: bool = False
+    tags: tuple[str, ...] = ()  # what its input noticed besides (a syslog frame's `malformed_frame`)
 
 
 @dataclass(slots=True)
@@ -115,7 +116,10 @@ def decode_line(raw: bytes, tags: list[str]) -> str:
 
 
 def decode(line: Line) -> tuple[str, list[str]]:
-    return _decoded(line.raw, line.truncated)
+    text, tags = _decoded(line.raw, line.truncated)
+    if line.tags:
+        tags = [*tags, *(t for t in line.tags if t not in tags)]
+    return text, tags
 
 
 def trim_partial_char(raw: bytes) -> bytes:

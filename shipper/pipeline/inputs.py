@@ -44,6 +44,10 @@ class Origin(Protocol):
         """What its event ids derive from (None until known)."""
 
     @property
+    def peer(self) -> str | None:
+        """The sending host's address, for a network input (log.source.address); None for a file."""
+
+    @property
     def generation(self) -> int:
         """Bumped when it starts over (a truncated file): older acknowledgements are void."""
 

@@ -38,6 +38,23 @@ class ServiceCollector(Collector):
             offset.add_metric([path], confirmed)
         yield lag
         yield offset
+        received = CounterMetricFamily(
+            "shipper_syslog_received", "Syslog messages received, per input and sender host", labels=["input", "host"]
+        )
+        dropped = CounterMetricFamily(
+            "shipper_syslog_dropped", "UDP syslog messages dropped while the store was full", labels=["input", "host"]
+        )
+        held = GaugeMetricFamily("shipper_syslog_held_bytes", "Bytes received and not yet confirmed", labels=["input"])
+        connections = GaugeMetricFamily("shipper_syslog_connections", "Open TCP/TLS connections", labels=["input"])
+        for receiver in state.get("syslog", []):
+            name = receiver["name"]
+            for host, count in receiver["received"].items():
+                received.add_metric([name, host], count)
+            for host, count in receiver["dropped"].items():
+                dropped.add_metric([name, host], count)
+            held.add_metric([name], receiver["held_bytes"])
+            connections.add_metric([name], receiver["connections"])
+        yield from (received, dropped, held, connections)
 
 
 def serve(host: str, port: int, snapshot: Callable[[], dict[str, Any]]) -> Any:

@@ -29,6 +29,7 @@ from shipper.pipeline.context import Frame, InputContext
 from shipper.pipeline.emit import Addresser, ParseSettings, Pipeline, Shipping
 from shipper.pipeline.framing import Line, decode
 from shipper.pipeline.inputs import Input, Origin
+from shipper.receive.syslog_input import SyslogInput
 from shipper.run.config import ConfigError, RunConfig, load_config
 from shipper.run.follow import FilesInput
 from shipper.run.registry import Registry
@@ -69,6 +70,7 @@ class Service:
         self.correlator = Correlator(self.pipeline.packs, ttl=tx.ttl, max_open=tx.max_open) if tx.enabled else None
         self.shipping: Shipping | None = None
         self.acknowledged = 0  # line events confirmed by the output
+        self.receivers: list[SyslogInput] = []  # syslog inputs, for status and metrics
 
     # --- wiring --------------------------------------------------------------------------------------
     def _on_ack(self, batch: list[Record]) -> None:
@@ -120,12 +122,33 @@ class Service:
         """Until stopped. The output and the inputs are the configuration's, unless given (another program, a
         test): an output is built from the acknowledgement callback it must call; inputs are added to the files."""
         registry = Registry.load(self.config.registry.path)
-        self._install_signals()
-        built = output(self._on_ack) if output is not None else open_output(
-            self.config.output, self._on_ack, queue_batches=self.config.queue_batches, log=self.log,
-            stopping=self.stopping,
-        )  # fmt: skip
-        return self._loop(registry, built, inputs or [])
+        receivers = self._receivers()
+        try:
+            self._install_signals()
+            built = output(self._on_ack) if output is not None else open_output(
+                self.config.output, self._on_ack, queue_batches=self.config.queue_batches, log=self.log,
+                stopping=self.stopping,
+            )  # fmt: skip
+        except BaseException:
+            for receiver in receivers:
+                receiver.close()
+            raise
+        return self._loop(registry, built, [*receivers, *(inputs or [])])
+
+    def _receivers(self) -> list[SyslogInput]:
+        """The network inputs of the config, listening (InputError: one could not start; none is left open)."""
+        from shipper.receive.syslog_input import build
+
+        started: list[SyslogInput] = []
+        try:
+            for settings in self.config.syslog_inputs():
+                started.append(build(settings, self.log, self.wake.set))
+        except BaseException:
+            for receiver in started:
+                receiver.close()
+            raise
+        self.receivers = started
+        return started
 
     def _loop(self, registry: Registry, output: Output, more: list[Input]) -> int:
         self.output = output
@@ -181,7 +204,11 @@ class Service:
         found = self.contexts.get(id(origin))
         if found is None:
             ctx = self.pipeline.context(
-                path=origin.path, source=origin.source, last_write=origin.last_write, timezone=origin.timezone
+                path=origin.path,
+                source=origin.source,
+                last_write=origin.last_write,
+                timezone=origin.timezone,
+                peer=origin.peer,
             )
             found = self.contexts[id(origin)] = (origin, ctx)
         ctx = found[1]
@@ -240,6 +267,7 @@ class Service:
                 "depth": output.depth(), "files": files.lag(),
                 "transactions_open": len(self.correlator.live) if self.correlator else 0,
                 "transactions_evicted": self.correlator.evicted if self.correlator else 0,
+                "syslog": [receiver.stats() for receiver in self.receivers],
             }  # fmt: skip
 
         server = serve(settings.host, settings.port, snapshot)
@@ -335,9 +363,14 @@ class Service:
         messages = ""
         if self.correlator is not None:
             messages = f"; messages open {len(self.correlator.live)}, given up {self.correlator.evicted}"
+        received = ""
+        for receiver in self.receivers:
+            s = receiver.stats()
+            counts = f"received {sum(s['received'].values())}, dropped {sum(s['dropped'].values())}"
+            received += f"; syslog {s['name']}: {counts}, held {s['held_bytes']}B, {s['connections']} connections"
         self.log(
             f"status: {rate:.0f} lines/s, queue {output.depth()} batches, {_outcomes(stats)}{messages}; "
-            f"lag: {lag or '-'}"
+            f"lag: {lag or '-'}{received}"
         )
 
 

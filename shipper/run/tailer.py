@@ -80,6 +80,10 @@ class Harvester:
     def pending(self) -> bytes:
         return self.framer.pending
 
+    @property
+    def peer(self) -> str | None:
+        return None
+
     def last_write(self) -> float:
         return os.fstat(self.fd).st_mtime
 
@@ -178,6 +182,10 @@ class CompressedReader:
     @property
     def position(self) -> int:
         return self.framer.offset
+
+    @property
+    def peer(self) -> str | None:
+        return None
 
     def last_write(self) -> float:
         return self.mtime

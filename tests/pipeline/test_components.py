@@ -25,7 +25,7 @@ LINES = (
 class Connection:
     """An origin: a name, an identity, and the offsets the output confirmed."""
 
-    path, source, timezone, identity, generation = None, None, None, b"mx.example", 0
+    path, source, timezone, identity, generation, peer = None, None, None, b"mx.example", 0, None
 
     def __init__(self) -> None:
         self.confirmed = 0

@@ -1,9 +1,9 @@
 """The syslog listeners: UDP, TCP and TLS sockets served by one thread with a selector.
 
-Whatever a sender does, the listener keeps serving the others: frames are bounded (frames.py), a
-connection beyond `max_connections` is closed at once, one silent for `idle_timeout` is closed, a TLS
-handshake that fails closes only that connection. Received messages go to the store in batches, one per
-turn of the loop (for the spool: one fsync per batch). While the store has no room, stream sockets are not
+Whatever a sender does, the listener keeps serving the others: frames are bounded (frames.py), at
+`max_connections` a new connection takes the place of the one silent the longest, one silent for
+`idle_timeout` is closed, a TLS handshake that fails closes only that connection. Received messages go to
+the store in batches, one per turn of the loop (for the spool: one fsync per batch). While the store has no room, stream sockets are not
 read (their senders wait: TCP's own backpressure) and datagrams are read and counted as dropped.
 """
 
@@ -52,7 +52,7 @@ class Endpoint:
 class ReceiverStats:
     received: Counter[str] = field(default_factory=Counter)  # messages, per sender host
     dropped: Counter[str] = field(default_factory=Counter)  # UDP messages refused while the store was full
-    refused_connections: int = 0  # beyond max_connections
+    evicted_connections: int = 0  # the longest silent, closed to make room beyond max_connections
     closed_idle: int = 0
     tls_failures: int = 0
     connections: int = 0  # open now
@@ -188,9 +188,13 @@ class Receiver:
                 self.log(f"warning: syslog: accept failed: {exc}")
                 return
             if len(self.connections) >= self.max_connections:
-                self.stats.refused_connections += 1
-                sock.close()
-                continue
+                # full: the connection silent the longest makes room, so a flood of idle connections cannot
+                # lock out a sender that has something to say (a sender that goes on sending keeps its place)
+                oldest = min(self.connections.values(), key=lambda c: c.last)
+                self.stats.evicted_connections += 1
+                for frame in oldest.decoder.close():
+                    self._take(oldest.peer, frame.payload, frame.tags)
+                self._close(oldest)
             sock.setblocking(False)
             handshaking = False
             if getattr(endpoint, "transport", "") == "tls" and self.tls is not None:

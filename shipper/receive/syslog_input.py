@@ -128,7 +128,7 @@ class SyslogInput:
         return {
             "name": self.name, "received": dict(s.received), "dropped": dict(s.dropped),
             "held_bytes": self.store.held_bytes(), "connections": s.connections,
-            "refused_connections": s.refused_connections, "closed_idle": s.closed_idle,
+            "evicted_connections": s.evicted_connections, "closed_idle": s.closed_idle,
             "tls_failures": s.tls_failures,
         }  # fmt: skip
 

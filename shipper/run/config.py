@@ -81,7 +81,7 @@ class SyslogInputConfig(Strict):
     spool: SpoolConfig | None = None  # None: messages wait in memory (lost if shipper dies)
     memory_queue: ByteSize = ByteSize(64 * 1024**2)  # without a spool: what may wait for the output
     max_frame: int = Field(64 * 1024, ge=1024, le=1024**2)  # longer messages are cut and tagged `truncated`
-    max_connections: int = Field(1000, ge=1)  # more are closed at once
+    max_connections: int = Field(1000, ge=1)  # then a new one takes the place of the one silent the longest
     idle_timeout: Seconds = 600.0  # a connection silent this long is closed
     source: str | None = None  # the pack for every message; None: chosen by program name
     timezone: str | None = None  # for timestamps without a zone; None: the top-level `timezone`

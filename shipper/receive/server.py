@@ -3,8 +3,9 @@
 Whatever a sender does, the listener keeps serving the others: frames are bounded (frames.py), at
 `max_connections` a new connection takes the place of the one silent the longest, one silent for
 `idle_timeout` is closed, a TLS handshake that fails closes only that connection. Received messages go to
-the store in batches, one per turn of the loop (for the spool: one fsync per batch). While the store has no room, stream sockets are not
-read (their senders wait: TCP's own backpressure) and datagrams are read and counted as dropped.
+the store in batches, one per turn of the loop (for the spool: one fsync per batch). While the store has
+no room, stream sockets are not read (their senders wait: TCP's own backpressure) and datagrams are read
+and counted as dropped.
 """
 
 from __future__ import annotations

@@ -108,8 +108,9 @@ def ingest_round(url: str, payloads: list[bytes]) -> float:
         log.write(b"\n".join(payloads) + b"\n")
         log.flush()
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "shipper", "ingest", log.name, "--es", url, "--namespace", namespace,
-                        "--timezone", "UTC", "--no-transactions"], check=True, capture_output=True, cwd=ROOT)  # fmt: skip
+        command = [sys.executable, "-m", "shipper", "ingest", log.name, "--es", url, "--namespace", namespace,
+                   "--timezone", "UTC", "--no-transactions"]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
         return len(payloads) / (time.perf_counter() - start)
 
 
@@ -149,7 +150,7 @@ def main() -> int:
 
     es = Elasticsearch(url, request_timeout=60)
     payloads = messages(args.messages)
-    print(f"{len(payloads):,} RFC 5424 messages over one TCP connection (octet-counted), median of {args.repeat}, {url}")
+    print(f"{len(payloads):,} RFC 5424 messages, one TCP connection, octet-counted; median of {args.repeat}; {url}")
     results = {}
     for name, run in (
         ("shipper run, syslog TCP, spool", lambda: tcp_round(es, url, payloads, True)),

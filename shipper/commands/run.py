@@ -57,6 +57,13 @@ def check_config(config: ConfigOption) -> None:
                 globbing.glob(pattern) if globbing.has_magic(pattern) else [p for p in [pattern] if Path(p).exists()]
             )
             typer.echo(f"  {pattern}  source={item.source or 'by program'}  now matches {len(matches)} file(s)")
+    for receiver in settings.syslog_inputs():
+        store = (
+            f"spool {receiver.spool.path} (at most {receiver.spool.max_size.human_readable()})"
+            if receiver.spool
+            else f"memory queue ({receiver.memory_queue.human_readable()}, lost if shipper dies)"
+        )
+        typer.echo(f"  syslog on {', '.join(receiver.listen)}  source={receiver.source or 'by program'}  {store}")
 
 
 def status(config: ConfigOption) -> None:

@@ -53,6 +53,15 @@ def test_defaults_follow_the_usual_locations(tmp_path):
         ("output: [\n", "not valid YAML"),
         ("- just a list\n", "expected a mapping"),
         ("output: {elasticsearch: {hosts: [h], fingerprint: '00:11'}}\n", "fingerprint: expected a SHA-256"),
+        (
+            "output: {stdout: true}\ninputs: [{type: syslog, listen: [ftp://h:1]}]\n",
+            "inputs[0].listen: expected udp://HOST:PORT",
+        ),
+        ("output: {stdout: true}\ninputs: [{type: syslog, listen: ['tls://h:1']}]\n", "needs `tls:"),
+        (
+            "output: {stdout: true}\ninputs: [{type: syslog, listen: ['tcp://h:1'], spool: {path: s, max_size: lots}}]\n",
+            "inputs[0].spool.max_size",
+        ),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path, text, message):
@@ -102,3 +111,13 @@ def test_config_errors_never_echo_credentials(tmp_path, text):
     with pytest.raises(ConfigError) as caught:
         load_config(config(tmp_path, text))
     assert "Pa55" not in str(caught.value) and "w/rd" not in str(caught.value)
+
+
+def test_a_syslog_inputs_files_are_relative_to_the_config_file(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
+    loaded = load_config(config(tmp_path, "output: {stdout: true}\ninputs: [{type: syslog, listen: ['tls://127.0.0.1:6514'],"
+                                          " tls: {certificate: c.pem, key: k.pem}, spool: {path: spool}}]\n"))  # fmt: skip
+    (syslog,) = loaded.syslog_inputs()
+    assert syslog.spool is not None and syslog.spool.path == tmp_path / "spool"
+    assert syslog.tls is not None and syslog.tls.certificate == tmp_path / "c.pem"
+    assert loaded.effective_inputs() == []  # no files followed

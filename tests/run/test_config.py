@@ -59,7 +59,8 @@ def test_defaults_follow_the_usual_locations(tmp_path):
         ),
         ("output: {stdout: true}\ninputs: [{type: syslog, listen: ['tls://h:1']}]\n", "needs `tls:"),
         (
-            "output: {stdout: true}\ninputs: [{type: syslog, listen: ['tcp://h:1'], spool: {path: s, max_size: lots}}]\n",
+            "output: {stdout: true}\n"
+            "inputs: [{type: syslog, listen: ['tcp://h:1'], spool: {path: s, max_size: lots}}]\n",
             "inputs[0].spool.max_size",
         ),
     ],
@@ -115,8 +116,9 @@ def test_config_errors_never_echo_credentials(tmp_path, text):
 
 def test_a_syslog_inputs_files_are_relative_to_the_config_file(tmp_path, monkeypatch):
     monkeypatch.chdir("/")
-    loaded = load_config(config(tmp_path, "output: {stdout: true}\ninputs: [{type: syslog, listen: ['tls://127.0.0.1:6514'],"
-                                          " tls: {certificate: c.pem, key: k.pem}, spool: {path: spool}}]\n"))  # fmt: skip
+    text = ("output: {stdout: true}\ninputs: [{type: syslog, listen: ['tls://127.0.0.1:6514'],"
+            " tls: {certificate: c.pem, key: k.pem}, spool: {path: spool}}]\n")  # fmt: skip
+    loaded = load_config(config(tmp_path, text))
     (syslog,) = loaded.syslog_inputs()
     assert syslog.spool is not None and syslog.spool.path == tmp_path / "spool"
     assert syslog.tls is not None and syslog.tls.certificate == tmp_path / "c.pem"

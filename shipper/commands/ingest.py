@@ -28,9 +28,12 @@ from shipper.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     from shipper.elastic.connection import EsSettings
     from shipper.outputs.base import Output
     from shipper.pipeline.emit import ParseSettings
+    from shipper.pipeline.framing import Line
     from shipper.pipeline.ingest import IngestSummary
 
 if TYPE_CHECKING:
@@ -90,10 +93,10 @@ def _expand(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path]
 
 @with_es_options
 def ingest(
-    paths: Annotated[
-        list[str], typer.Argument(help="Files, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin.")
-    ],
     es_options: EsSettings,
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Files, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin.")
+    ] = None,
     run_setup_first: Annotated[bool, typer.Option("--setup", help="Install/update templates first.")] = False,
     source: Annotated[
         str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
@@ -135,6 +138,23 @@ def ingest(
             " owner). Files named on the command line are always read.",
         ),
     ] = False,
+    journal: Annotated[
+        bool,
+        typer.Option(
+            "--journal",
+            help="Also read the systemd journal (journalctl), once: a backfill. Its entries get"
+            " the ids `shipper run`'s journald input gives them.",
+        ),
+    ] = False,
+    journal_directory: Annotated[
+        Path | None, typer.Option(help="Another machine's or a container's journal directory (journalctl -D).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="With --journal: entries from this time on (journalctl --since: '2026-11-28', 'yesterday', '-2h')."
+        ),
+    ] = None,
 ) -> None:
     """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
 
@@ -152,18 +172,38 @@ def ingest(
     except ValueError as exc:
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
-    files, missing, discovered = _expand(paths, follow_symlinks)
+    if not paths and not journal:
+        error("name files to read, '-' for stdin, or --journal")
+        raise typer.Exit(EXIT_USAGE)
+    files, missing, discovered = _expand(paths or [], follow_symlinks)
     for arg in missing:
         error(f"{arg}: no such file (or nothing matched)")
-    if not files:
+    if not files and not journal:
         raise typer.Exit(EXIT_FAILED)
+    lines = _journal(journal_directory, since) if journal else None
     if output_file is not None:
         summary = _ingest(files, discovered, follow_symlinks, settings, namespace, _file_output(output_file),
-                          with_transactions)  # fmt: skip
+                          with_transactions, lines)  # fmt: skip
         _report(summary, json_summary, events_on_stdout=str(output_file) == "-")
     client = connect(es_options)
     _ingest_into(client, files, discovered, follow_symlinks, settings, namespace, with_transactions, run_setup_first,
-                 batch_size, batch_mb, retry_for, json_summary)  # fmt: skip
+                 batch_size, batch_mb, retry_for, json_summary, lines)  # fmt: skip
+
+
+def _journal(directory: Path | None, since: str | None) -> tuple[bytes, Iterable[list[Line]]]:
+    """The journal's entries as lines, with the identity `shipper run` gives them (a journalctl error ends it)."""
+    from types import SimpleNamespace
+
+    from shipper.journal.backfill import IDENTITY, JournalError, journal_batches
+
+    def batches() -> Iterator[list[Line]]:
+        try:
+            yield from journal_batches(SimpleNamespace(directory=directory), since)
+        except JournalError as exc:
+            error(f"journal: {exc}")
+            raise typer.Exit(EXIT_FAILED) from None
+
+    return IDENTITY, batches()
 
 
 def warn(message: str) -> None:
@@ -185,7 +225,7 @@ def _file_output(path: Path) -> Output:
 
 def _ingest(
     files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings, namespace: str,
-    output: Output, with_transactions: bool,
+    output: Output, with_transactions: bool, lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:  # fmt: skip
     from shipper.core.compression import open_binary
     from shipper.pipeline.ingest import ingest_inputs
@@ -200,8 +240,13 @@ def _ingest(
     progress = ByteProgress([p for p in files if str(p) != "-"], always=True, label="ingesting")
     try:
         with progress:
-            inputs = open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}"), opener)
-            summary = ingest_inputs(inputs, settings, namespace, output, progress.update, correlate=with_transactions)
+            inputs = (
+                open_inputs(files, lambda path, message: unopened.append(f"{path}: {message}"), opener)
+                if files
+                else iter(())
+            )
+            summary = ingest_inputs(inputs, settings, namespace, output, progress.update, correlate=with_transactions,
+                                    lines=lines)  # fmt: skip
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     summary.unreadable[:0] = unopened
@@ -211,7 +256,7 @@ def _ingest(
 def _ingest_into(
     client: Any, files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings,
     namespace: str, with_transactions: bool, run_setup_first: bool, batch_size: int, batch_mb: float,
-    retry_for: float, json_summary: bool,
+    retry_for: float, json_summary: bool, lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> None:  # fmt: skip
     from elasticsearch import ApiError, AuthorizationException, TransportError
 
@@ -226,7 +271,7 @@ def _ingest_into(
     bulk = BulkSettings(max_docs=batch_size, max_bytes=int(batch_mb * 1024 * 1024), retry_for=retry_for)
     output = ElasticsearchOutput(BulkWriter(client, bulk, namespace, on_retry=warn))
     try:
-        summary = _ingest(files, discovered, follow_symlinks, settings, namespace, output, with_transactions)
+        summary = _ingest(files, discovered, follow_symlinks, settings, namespace, output, with_transactions, lines)
         for index in (f"logs-mail.*-{namespace}", f"mail-transactions-{namespace}"):
             try:
                 client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)
@@ -285,6 +330,7 @@ def register(app: typer.Typer) -> None:
             "  shipper ingest '/var/log/mail.log*' --es $ES_URL --namespace prod\n\n"
             "  zcat old/*.gz | shipper ingest - --es $ES_URL --source postfix\n\n"
             "  shipper ingest samples/ -o events.ndjson   # the same documents as NDJSON, no cluster\n\n"
+            "  shipper ingest --journal --since yesterday --es $ES_URL   # a journal backfill (systemd hosts)\n\n"
             "Exit status: 0 when every line is in its data stream (indexed or already present), 1 when an input"
             " was unreadable or events were dead-lettered or could not be written, 2 for bad options."
         )

@@ -64,6 +64,11 @@ def check_config(config: ConfigOption) -> None:
             else f"memory queue ({receiver.memory_queue.human_readable()}, lost if shipper dies)"
         )
         typer.echo(f"  syslog on {', '.join(receiver.listen)}  source={receiver.source or 'by program'}  {store}")
+    for journal in settings.journald_inputs():
+        where = str(journal.directory or "") or ", ".join(map(str, journal.files)) or "this machine's journal"
+        filters = " ".join([*(f"unit={u}" for u in journal.units), *(f"identifier={i}" for i in journal.identifiers),
+                            *journal.matches]) or "every entry"  # fmt: skip
+        typer.echo(f"  journald: {where}  {filters}")
 
 
 def status(config: ConfigOption) -> None:

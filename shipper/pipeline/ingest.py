@@ -16,6 +16,7 @@ from shipper.enrich.correlate import Correlator
 from shipper.outputs.base import Output, OutputStats
 from shipper.parse.stats import Coverage
 from shipper.pipeline.emit import Addresser, ParseSettings, Pipeline, Shipping
+from shipper.pipeline.framing import Line
 from shipper.pipeline.inputs import read_inputs
 
 
@@ -62,7 +63,9 @@ def ingest_inputs(
     on_block: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
     correlate: bool = True,
     host_name: str | None = None,
+    lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:
+    """Every input, then `lines` (an identity and batches of lines an input framed itself: the journal)."""
     summary = IngestSummary()
     pipeline = Pipeline(settings)
     pipeline.coverage = summary.coverage
@@ -76,6 +79,13 @@ def ingest_inputs(
         summary.files += 1
         for block in blocks:
             shipping.ship(ctx, ctx.frames(block.lines()))
+        shipping.ship(ctx, ctx.flush(force=True))
+    if lines is not None:
+        identity, batches = lines
+        ctx = pipeline.context(path=None, identity=identity, timezone="UTC")
+        summary.files += 1
+        for batch in batches:
+            shipping.ship(ctx, ctx.frames(batch))
         shipping.ship(ctx, ctx.flush(force=True))
     shipping.finish()  # messages still in flight at the end of the input: indexed as incomplete
     summary.transactions = shipping.transactions

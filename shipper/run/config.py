@@ -111,13 +111,47 @@ class SyslogInputConfig(Strict):
         return self
 
 
+class JournaldInputConfig(Strict):
+    """The systemd journal (`type: journald`), through `journalctl -o json --follow`, resumed from the cursor
+    the registry keeps."""
+
+    type: Literal["journald"]
+    units: list[str] = []  # journalctl --unit (postfix@-.service, dovecot.service, ssh.service)
+    identifiers: list[str] = []  # journalctl --identifier (SYSLOG_IDENTIFIER: postfix/smtpd, sshd)
+    matches: list[str] = []  # journalctl FIELD=value matches (_SYSTEMD_UNIT=..., _TRANSPORT=syslog)
+    directory: Path | None = None  # another machine's or a container's journal (journalctl --directory)
+    files: list[Path] = []  # journal files (journalctl --file)
+    source: str | None = None
+    timezone: str | None = None
+
+    @field_validator("matches")
+    @classmethod
+    def _matches(cls, value: list[str]) -> list[str]:
+        for match in value:
+            if match != "+" and not re.fullmatch(r"[A-Z0-9_]+=.*", match):
+                raise ValueError(f"expected FIELD=value (or +), got {match!r}")
+        return value
+
+
+# the journal's mail and login units, followed when the config names no inputs and no usual file exists
+DEFAULT_JOURNAL_UNITS = [
+    "postfix.service", "postfix@-.service", "exim4.service", "exim.service", "sendmail.service", "dovecot.service",
+    "ssh.service", "sshd.service", "amavis.service", "amavisd.service", "clamav-daemon.service",
+    "clamav-freshclam.service", "spamassassin.service", "spamd.service", "opendkim.service", "cyrus-imapd.service",
+]  # fmt: skip
+_INPUT_TYPES = ("files", "syslog", "journald")
+
+
 def _input_type(value: Any) -> str:
     kind = value.get("type", "files") if isinstance(value, dict) else getattr(value, "type", "files")
-    return kind if kind in ("files", "syslog") else "files"
+    return kind if kind in _INPUT_TYPES else "files"
 
 
 AnyInput = Annotated[
-    Annotated[InputConfig, Tag("files")] | Annotated[SyslogInputConfig, Tag("syslog")], Discriminator(_input_type)
+    Annotated[InputConfig, Tag("files")]
+    | Annotated[SyslogInputConfig, Tag("syslog")]
+    | Annotated[JournaldInputConfig, Tag("journald")],
+    Discriminator(_input_type),
 ]
 
 
@@ -190,6 +224,19 @@ class RunConfig(Strict):
     def syslog_inputs(self) -> list[SyslogInputConfig]:
         return [item for item in self.inputs or [] if isinstance(item, SyslogInputConfig)]
 
+    def journald_inputs(self) -> list[JournaldInputConfig]:
+        """The configured ones; with no `inputs` at all, the mail units of the journal when none of the usual
+        files exists (a systemd host without rsyslog) and journalctl is there."""
+        if self.inputs is not None:
+            return [item for item in self.inputs if isinstance(item, JournaldInputConfig)]
+        import glob
+        import shutil
+
+        usual = [p for item in self.effective_inputs() for p in item.paths]
+        if any(glob.glob(p) for p in usual) or shutil.which("journalctl") is None:
+            return []
+        return [JournaldInputConfig(type="journald", units=DEFAULT_JOURNAL_UNITS)]
+
     def effective_host_name(self) -> str:
         return self.host_name or socket.gethostname()
 
@@ -199,7 +246,7 @@ class RunConfig(Strict):
 
 def _where(loc: tuple[Any, ...]) -> str:
     # pydantic names the chosen input type after the index (`inputs.0.syslog.listen`): the user wrote no such key
-    parts = [p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in ("files", "syslog"))]
+    parts = [p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in _INPUT_TYPES)]
     return ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in parts).replace(".[", "[")
 
 
@@ -283,6 +330,11 @@ def _anchor_paths(raw: dict[str, Any], base: Path) -> None:
         if isinstance(item, dict) and isinstance(item.get("paths"), list):
             item["paths"] = [p if not isinstance(p, str) or os.path.isabs(p) else os.path.normpath(base / p)
                              for p in item["paths"]]  # fmt: skip
+        if isinstance(item, dict) and isinstance(item.get("directory"), str) and not os.path.isabs(item["directory"]):
+            item["directory"] = os.path.normpath(base / item["directory"])
+        if isinstance(item, dict) and isinstance(item.get("files"), list):
+            item["files"] = [p if not isinstance(p, str) or os.path.isabs(p) else os.path.normpath(base / p)
+                             for p in item["files"]]  # fmt: skip
         for parent, key in ((item, "spool"), (item, "tls")) if isinstance(item, dict) else ():
             section = parent.get(key)
             if isinstance(section, dict):

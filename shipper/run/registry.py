@@ -69,7 +69,8 @@ class Registry:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files: dict[str, FileState] = {}
-        self._saved: tuple[tuple[str, int, bool, str], ...] | None = None
+        self.cursors: dict[str, str] = {}  # a journald input's last confirmed cursor, by the input's key
+        self._saved: tuple[object, ...] | None = None
 
     @classmethod
     def load(cls, path: Path) -> Registry:
@@ -85,10 +86,13 @@ class Registry:
         for item in data.get("files", []):
             state = FileState(**item)
             registry.files[state.key] = state
+        cursors = data.get("cursors", {})
+        if isinstance(cursors, dict):
+            registry.cursors = {str(k): str(v) for k, v in cursors.items()}
         return registry
 
-    def signature(self) -> tuple[tuple[str, int, bool, str], ...]:
-        return tuple((k, s.offset, s.finished, s.path) for k, s in self.files.items())
+    def signature(self) -> tuple[object, ...]:
+        return (*((k, s.offset, s.finished, s.path) for k, s in self.files.items()), *sorted(self.cursors.items()))
 
     def save_if_changed(self) -> bool:
         """Save unless nothing moved since the last save (an idle server does not fsync every second)."""
@@ -102,7 +106,8 @@ class Registry:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = orjson.dumps(
-            {"version": VERSION, "files": [_saved(s) for s in self.files.values()]}, option=orjson.OPT_INDENT_2
+            {"version": VERSION, "files": [_saved(s) for s in self.files.values()], "cursors": self.cursors},
+            option=orjson.OPT_INDENT_2,
         )
         fd, temp = tempfile.mkstemp(prefix=".registry-", dir=self.path.parent)
         try:

@@ -122,7 +122,7 @@ class Service:
         """Until stopped. The output and the inputs are the configuration's, unless given (another program, a
         test): an output is built from the acknowledgement callback it must call; inputs are added to the files."""
         registry = Registry.load(self.config.registry.path)
-        receivers = self._receivers()
+        receivers: list[Input] = [*self._receivers(), *self._journals(registry)]
         try:
             self._install_signals()
             built = output(self._on_ack) if output is not None else open_output(
@@ -134,6 +134,17 @@ class Service:
                 receiver.close()
             raise
         return self._loop(registry, built, [*receivers, *(inputs or [])])
+
+    def _journals(self, registry: Registry) -> list[Input]:
+        from shipper.journal.journal_input import JournalInput
+
+        journals: list[Input] = []
+        for settings in self.config.journald_inputs():
+            journals.append(JournalInput(settings, registry.cursors, self.log, self.wake.set,
+                                         from_end=self.config.start_position == "end"))  # fmt: skip
+            where = settings.directory or ", ".join(map(str, settings.files)) or "this machine's journal"
+            self.log(f"journald input: {where}" + (f", units {', '.join(settings.units)}" if settings.units else ""))
+        return journals
 
     def _receivers(self) -> list[SyslogInput]:
         """The network inputs of the config, listening (InputError: one could not start; none is left open)."""

@@ -123,3 +123,13 @@ def test_a_syslog_inputs_files_are_relative_to_the_config_file(tmp_path, monkeyp
     assert syslog.spool is not None and syslog.spool.path == tmp_path / "spool"
     assert syslog.tls is not None and syslog.tls.certificate == tmp_path / "c.pem"
     assert loaded.effective_inputs() == []  # no files followed
+
+
+def test_without_inputs_a_host_with_no_usual_file_reads_the_journal(tmp_path, monkeypatch):
+    loaded = load_config(config(tmp_path, "output: {stdout: true}\n"))
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/journalctl")
+    monkeypatch.setattr("glob.glob", lambda pattern: [])
+    (journal,) = loaded.journald_inputs()
+    assert "postfix@-.service" in journal.units and "dovecot.service" in journal.units
+    monkeypatch.setattr("glob.glob", lambda pattern: ["/var/log/mail.log"] if "mail.log" in pattern else [])
+    assert loaded.journald_inputs() == []  # the usual files are there: they are followed, not the journal

@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 for sample in samples/*/*.log; do
     source=$(basename "$(dirname "$sample")")
     mkdir -p "tests/golden/$source"
-    shipper parse --timezone UTC --reference-date 2026-11-28 "$sample" > "tests/golden/$source/$(basename "$sample")-expected.ndjson"
+    python3 -m shipper parse --timezone UTC --reference-date 2026-11-28 "$sample" > "tests/golden/$source/$(basename "$sample")-expected.ndjson"
 done
 echo "golden files regenerated under tests/golden/"

@@ -104,14 +104,18 @@ def _print_table(messages: list[QueuedMessage], title: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from shipper.queue.mta import diagnose
+
     table = Table(title=Text(title), title_justify="left", box=None, pad_edge=False)
     for column in ("queue id", "queue", "arrival", "age", "size"):
         table.add_column(column, no_wrap=True)
     for column in ("sender", "recipients", "reason"):
         table.add_column(column, overflow="fold")
     for m in messages:
-        category = m.diagnosis()[0]
-        reason = f"{category}: {m.reason}" if category and m.reason else (m.reason or "")
+        said, category, _ = diagnose(m)
+        reason = f"{category}: {said}" if category and said and category != said else (said or "")
+        if said != m.reason and m.reason:  # held: the reply of its last attempt before that
+            reason += f"; last reply: {m.reason}"
         cells = (
             m.queue_id, m.queue, m.arrival.strftime("%Y-%m-%d %H:%M:%S") if m.arrival else "?",
             human_age(m.age_seconds),
@@ -140,12 +144,16 @@ def list_queue(
     output_format: Annotated[Format, typer.Option("--format", help="table, or json (one per line).")] = Format.table,
 ) -> None:  # fmt: skip
     """Every queued message: queue ID, queue, arrival, age, size, sender, recipients, reason and its category."""
+    from shipper.queue.mta import diagnose
+
     found_mta, messages = load_queue(mta, saved, mta_config)
     if output_format is Format.json:
         out = sys.stdout.buffer
         for m in messages:
-            category, hint = m.diagnosis()
-            doc = {**m.model_dump(mode="json"), "reason": m.reason, "category": category, "hint": hint}
+            said, category, hint = diagnose(m)
+            doc = {**m.model_dump(mode="json"), "reason": said, "category": category, "hint": hint}
+            if said != m.reason:
+                doc["last_reply"] = m.reason
             out.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
         return
     total = sum(m.size or 0 for m in messages)
@@ -197,8 +205,11 @@ def stuck(
     for item in items:
         m = item.message
         to = ", ".join(r.address for r in m.recipients if not r.delivered)
-        typer.echo(printable(f"\n{m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  from <{m.sender}>  to {to}"))
+        typer.echo("")
+        typer.echo(printable(f"{m.queue_id}  {m.queue}  {human_age(m.age_seconds)}  from <{m.sender}>  to {to}"))
         typer.echo(printable(f"  reason:   {item.reason or 'unknown (no reason in the queue or the logs)'}"))
+        if item.last_reply:
+            typer.echo(printable(f"  last reply before: {item.last_reply}"))
         typer.echo(f"  category: {item.category or 'unclassified'}")
         if item.hint:
             typer.echo(f"  hint:     {item.hint}")

@@ -33,6 +33,7 @@ from shipper.parse.packs import CorrelationSpec, Pack
 
 # deliverable / undeliverable: the fate of an address verification probe (Postfix's verify(8)); a probe is
 # not mail, so it is never counted as sent or bounced
+HELD = "on hold"  # mail.reason.category of a message kept out of delivery until released
 FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded", "deliverable", "undeliverable"}
 SUCCESS = {"sent", "deliverable"}
 
@@ -73,10 +74,14 @@ class Transaction:
     deferrals: int = 0
     deferral_reasons: list[str] = field(default_factory=list)
     parent: str | None = None
-    ended_by: str | None = None  # rejected / discarded: the message never reached the queue manager
+    ended_by: str | None = None  # rejected / discarded (never reached the queue manager), deleted (by an admin)
     expired: bool = False
     reason: tuple[str, str | None] | None = None  # category and hint of the latest failure
     first_seen: str = ""  # the first line's time: part of the _id, which must not move when `start` does
+    held: str | None = None  # on hold (the pack's word: held, frozen) until released
+    held_since: str | None = None
+    held_by: str | None = None  # who or what: `postfix/postsuper`, a check's or milter's reason, Exim's word
+    release: str | None = None  # the command that lets it go
 
     def __post_init__(self) -> None:
         self.first_seen = self.first_seen or self.start
@@ -88,12 +93,19 @@ class Transaction:
     def status(self) -> str:
         if self.ended_by:
             return self.ended_by
+        if self.held and not self.complete:
+            return self.held
         fates = {r.status for r in self.recipients.values()}
         if not fates:
             return "expired" if self.expired else "queued" if not self.complete else "removed"
         if len(fates) == 1:
             return next(iter(fates))
         return "deferred" if "deferred" in fates and not self.complete else "partial"
+
+    def hold_hint(self) -> str:
+        release = f": {self.release.format(id=self.ids[-1])}" if self.release else ""
+        return (f"{self.held} since {self.held_since} ({self.held_by}); the MTA does not try to deliver it "
+                f"until it is released{release}")  # fmt: skip
 
     def doc_id(self) -> str:
         """Stable across re-runs of the same logs: host, instance, first queue ID and when it appeared."""
@@ -124,7 +136,10 @@ class Transaction:
             doc["mail"]["nrcpt"] = self.nrcpt
         if self.parent is not None:
             doc["mail"]["parent_local_id"] = self.parent
-        if self.reason is not None and status not in SUCCESS:
+        if self.held and not self.complete:
+            doc["mail"]["hold"] = {"since": self.held_since, "by": self.held_by}
+            doc["mail"]["reason"] = {"category": HELD, "hint": self.hold_hint()}
+        elif self.reason is not None and status not in SUCCESS:
             doc["mail"]["reason"] = {"category": self.reason[0], **({"hint": self.reason[1]} if self.reason[1] else {})}
         source = {k: v for k, v in (("ip", self.client_ip), ("domain", self.client_domain)) if v}
         if source:
@@ -361,14 +376,25 @@ class Correlator:
         elif role == "bounce":
             child = _get(event, "mail.bounce.queue_id")
             self._notification(key[0], key[1], tx.ids[0], child, event["@timestamp"], tx.dataset)
+        elif role == "hold":
+            _hold(tx, spec, event["@timestamp"], _get(event, "mail.text") or _get(event, "process.name"))
+        elif role == "release":
+            tx.held = tx.held_since = tx.held_by = None
+        elif role == "deleted":
+            tx.removed.update(tx.ids)
+            tx.ended_by = "deleted"
         elif role == "rejected":
             _sender_if_unknown(tx, event)
             action = _get(event, "mail.reject.action") or _get(event, "mail.milter.action")
+            if action == "hold":
+                _hold(tx, spec, event["@timestamp"], _held_by_check(event))
             if action in ("reject", "discard"):
                 tx.ended_by = "rejected" if action == "reject" else "discarded"
                 for address in _get(event, "email.to.address") or []:
                     tx.recipients.setdefault(address, Recipient(address)).status = tx.ended_by
         elif role == "smtp-reject":
+            if _get(event, "mail.reject.action") == "hold":
+                _hold(tx, spec, event["@timestamp"], _held_by_check(event))
             self._smtp_reject(tx, event)
         elif role == "removed":
             tx.removed.add(key[2])
@@ -485,6 +511,20 @@ class Correlator:
         yield from sorted(unique, key=lambda t: t.start)
 
 
+def _hold(tx: Transaction, spec: CorrelationSpec, stamp: str, by: Any) -> None:
+    if tx.held is not None:  # said again while held (Exim's `Message is frozen` at each queue run)
+        return
+    tx.held, tx.held_since, tx.held_by = spec.held_status, stamp, str(by) if by else "unknown"
+    tx.release = spec.release_command
+
+
+def _held_by_check(event: dict[str, Any]) -> str:
+    """What a check's or milter's HOLD says: `header check: <reason>`, `milter: <reason>`."""
+    what = "milter" if _get(event, "mail.milter.action") else _get(event, "mail.check.type") or "access"
+    text = _get(event, "mail.reject.reason") or _get(event, "mail.check.content") or "HOLD action"
+    return f"{what}{'' if what == 'milter' else ' check'}: {text}"
+
+
 def _client_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:
     tx.client_ip = tx.client_ip or _get(event, "source.ip")
     tx.client_domain = tx.client_domain or _get(event, "source.domain")
@@ -509,7 +549,7 @@ def _merge(into: Transaction, other: Transaction) -> None:
         into.recipients[address] = recipient
     into.deferrals += other.deferrals
     into.deferral_reasons += [r for r in other.deferral_reasons if r not in into.deferral_reasons][:20]
-    for name in ("message_id", "sender", "size", "nrcpt", "user", "reason"):
+    for name in ("message_id", "sender", "size", "nrcpt", "user", "reason", "held", "held_since", "held_by", "release"):
         if getattr(into, name) is None:
             setattr(into, name, getattr(other, name))
     if into.client_ip is None or into.client_ip in ("127.0.0.1", "::1"):

@@ -61,10 +61,6 @@ def trace_where(
     return sorted(traces.values(), key=lambda t: t.transaction.start)
 
 
-def render(item: Trace) -> Iterator[str]:
-    return render_doc(item.transaction.doc(), item.lines)
-
-
 def render_doc(doc: dict[str, Any], lines: list[tuple[str, str, str]]) -> Iterator[str]:
     """A transaction document (from the correlator or from Elasticsearch) and its lines, for people."""
     mail, email = doc.get("mail", {}), doc.get("email", {})
@@ -97,6 +93,9 @@ def render_doc(doc: dict[str, Any], lines: list[tuple[str, str, str]]) -> Iterat
             yield f"      {recipient['response']}"
     if mail.get("deferrals"):
         yield f"  deferred {mail['deferrals']} time(s)"
+    hold = mail.get("hold")
+    if isinstance(hold, dict):
+        yield f"  {mail.get('status')} since {hold.get('since')} by {hold.get('by')}"
     reason = mail.get("reason")
     if reason:
         yield f"  diagnosis: {reason['category']}"
@@ -104,39 +103,62 @@ def render_doc(doc: dict[str, Any], lines: list[tuple[str, str, str]]) -> Iterat
             yield f"  hint: {reason['hint']}"
 
 
+PAGE = 200
+
+
 def from_elasticsearch(
-    client: Any, query: str, namespace: str = "*", limit: int = 20
-) -> list[tuple[dict[str, Any], list[tuple[str, str, str]]]]:
-    """The transactions `query` names in mail-transactions-<namespace>, each with its lines from the
-    logs-mail.* data streams: every queue ID of its chain on its host, within its first and last line."""
+    client: Any, query: str, namespace: str = "*", limit: int | None = None
+) -> tuple[int, list[tuple[dict[str, Any], list[tuple[str, str, str]]]]]:
+    """How many transactions `query` names in mail-transactions-<namespace>, and the first `limit` of them
+    (None: all) in time order, paged with a point in time, each with its lines from the logs-mail.* data
+    streams: every queue ID of its chain on its host, within its first and last line."""
     wanted = query.strip().strip("<>")
     values = sorted({wanted, wanted.lower()})
     fields = ("email.local_id", "email.message_id", "email.from.address", "email.to.address")
-    found = client.search(
-        index=f"mail-transactions-{namespace}", size=limit, sort=[{"@timestamp": "asc"}],
-        query={"bool": {"should": [{"terms": {f: values}} for f in fields], "minimum_should_match": 1}},
+    where = {"bool": {"should": [{"terms": {f: values}} for f in fields], "minimum_should_match": 1}}
+    index = f"mail-transactions-{namespace}"
+    if not client.indices.exists(index=index, allow_no_indices=False):
+        return 0, []
+    pit = client.open_point_in_time(index=index, keep_alive="1m", ignore_unavailable=True)["id"]
+    total, docs = 0, list[dict[str, Any]]()
+    after: list[Any] | None = None
+    try:
+        while limit is None or len(docs) < limit:
+            size = PAGE if limit is None else min(PAGE, limit - len(docs))
+            page = client.search(
+                pit={"id": pit, "keep_alive": "1m"}, size=size, query=where, track_total_hits=after is None,
+                sort=[{"@timestamp": "asc"}, {"_shard_doc": "asc"}], **({"search_after": after} if after else {}),
+            )  # fmt: skip
+            pit = page.get("pit_id", pit)
+            hits = page["hits"]["hits"]
+            if after is None:
+                total = page["hits"]["total"]["value"]
+            docs += [hit["_source"] for hit in hits]
+            if len(hits) < size:
+                break
+            after = hits[-1]["sort"]
+    finally:
+        client.close_point_in_time(id=pit)
+    return total, [(doc, _lines(client, doc, namespace)) for doc in docs]
+
+
+def _lines(client: Any, doc: dict[str, Any], namespace: str) -> list[tuple[str, str, str]]:
+    ids = doc["email"]["local_id"]
+    host = (doc.get("host") or {}).get("hostname")
+    span = {"gte": doc["event"]["start"], "lte": doc["event"]["end"]}
+    filters: list[dict[str, Any]] = [{"range": {"@timestamp": span}}]
+    if host:
+        filters.append({"term": {"host.hostname": host}})
+    lines = client.search(
+        index=f"logs-mail.*-{namespace}", size=10_000, sort=[{"@timestamp": "asc"}, {"log.offset": "asc"}],
+        query={"bool": {"filter": filters, "minimum_should_match": 1, "should": [
+            {"terms": {"email.local_id": ids}}, {"terms": {"mail.bounce.queue_id": ids}}]}},
+        source=["@timestamp", "email.local_id", "event.original", "message"],
         ignore_unavailable=True, allow_no_indices=True,
     )  # fmt: skip
-    out = []
-    for hit in found["hits"]["hits"]:
-        doc = hit["_source"]
-        ids = doc["email"]["local_id"]
-        host = (doc.get("host") or {}).get("hostname")
-        span = {"gte": doc["event"]["start"], "lte": doc["event"]["end"]}
-        filters: list[dict[str, Any]] = [{"range": {"@timestamp": span}}]
-        if host:
-            filters.append({"term": {"host.hostname": host}})
-        lines = client.search(
-            index=f"logs-mail.*-{namespace}", size=10_000, sort=[{"@timestamp": "asc"}, {"log.offset": "asc"}],
-            query={"bool": {"filter": filters, "minimum_should_match": 1, "should": [
-                {"terms": {"email.local_id": ids}}, {"terms": {"mail.bounce.queue_id": ids}}]}},
-            source=["@timestamp", "email.local_id", "event.original", "message"],
-            ignore_unavailable=True, allow_no_indices=True,
-        )  # fmt: skip
-        rows = []
-        for line in lines["hits"]["hits"]:
-            event = line["_source"]
-            qid = _first(_get(event, "email.local_id")) or ""
-            rows.append((event.get("@timestamp", ""), qid, _get(event, "event.original") or event.get("message", "")))
-        out.append((doc, rows))
-    return out
+    rows = []
+    for line in lines["hits"]["hits"]:
+        event = line["_source"]
+        qid = _first(_get(event, "email.local_id")) or ""
+        rows.append((event.get("@timestamp", ""), qid, _get(event, "event.original") or event.get("message", "")))
+    return rows

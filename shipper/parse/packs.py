@@ -119,6 +119,9 @@ CorrelationRole = Literal[
     "rejected",
     "hop",
     "smtp-reject",
+    "hold",
+    "release",
+    "deleted",
 ]
 
 
@@ -139,6 +142,11 @@ class CorrelationSpec(_Strict):
     # an MTA whose bounce line names neither the notification's queue ID nor is named by it (qmail): the field
     # both carry (qmail-queue's `qp`), so the notification's envelope line finds its parent
     notification_key: str | None = None
+    # a message kept out of delivery until an admin lets it go (Postfix's hold queue, Exim's frozen
+    # messages): the MTA's word for that state (`mail.status`) and the command that lets it go ({id}: the
+    # queue ID); `hold` and `release` roles, or a check's `hold` action (mail.reject.action), set and clear it
+    held_status: str = "held"
+    release_command: str | None = None
 
 
 class Pack(_Strict):

@@ -14,7 +14,7 @@ from typing import Any
 from shipper.core.event import nest
 from shipper.core.timefmt import now_iso
 from shipper.queue.model import QueuedMessage
-from shipper.queue.mta import Mta, executable
+from shipper.queue.mta import Mta, diagnose, executable
 
 IDS_PER_COMMAND = 500  # postsuper/exim take many IDs per run; keep each command line well under ARG_MAX
 EVENT_TYPES = {"delete": ["deletion"], "hold": ["change"], "release": ["change"], "requeue": ["change"],
@@ -45,7 +45,7 @@ class Selection:
             return False
         if self.recipient is not None and self.recipient.lower() not in (r.address.lower() for r in message.recipients):
             return False
-        if self.category is not None and message.diagnosis()[0] != self.category:
+        if self.category is not None and diagnose(message)[1] != self.category:
             return False
         if self.older_than is not None and (message.age_seconds or 0) < self.older_than:
             return False

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from shipper.enrich.correlate import HELD
 from shipper.queue import readers
+from shipper.queue.model import QueuedMessage
 from shipper.queue.readers import Listing, Reader
 
 ACTIONS = ("delete", "hold", "release", "requeue", "flush")
@@ -134,3 +136,23 @@ def read_live(mta: Mta, mta_config: str | None, now: datetime, timeout: float = 
     if done.returncode != 0:
         raise ValueError(f"{' '.join(argv)} failed (exit {done.returncode}): {done.stderr.strip()[:300]}")
     return mta.reader(done.stdout, now)
+
+
+HELD_QUEUES = {"hold": "on hold", "frozen": "frozen"}
+
+
+def diagnose(message: QueuedMessage) -> tuple[str | None, str | None, str | None]:
+    """(reason, mail.reason.category, hint) of a queued message. One on hold (Postfix's hold queue, Exim's
+    frozen messages) is not waiting for a retry, whatever reply its last attempt had: it says so and names
+    the command that releases it."""
+    state = HELD_QUEUES.get(message.queue)
+    if state is None:
+        category, hint = message.diagnosis()
+        return message.reason, category, hint
+    mta = MTAS.get(message.mta)
+    try:
+        release = " ".join(mta.action_argv("release", [message.queue_id])) if mta else None
+    except ValueError:
+        release = None
+    how = f": {release}" if release else ""
+    return state, HELD, f"the MTA does not try to deliver it until it is released{how}"

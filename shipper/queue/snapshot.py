@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from shipper.queue.model import QueuedMessage
+from shipper.queue.mta import diagnose
 
 COUNTED = {"active": "active", "deferred": "deferred", "hold": "hold", "incoming": "incoming",
            "maildrop": "incoming", "frozen": "frozen"}  # fmt: skip
@@ -32,7 +33,7 @@ def snapshot_docs(messages: list[QueuedMessage], mta: str, namespace: str, now: 
     docs = []
     reasons: Counter[str] = Counter()
     for message in messages:
-        category, hint = message.diagnosis()
+        _, category, hint = diagnose(message)
         if category:
             reasons[category] += 1
         pending = [r.address for r in message.recipients if not r.delivered]
@@ -44,8 +45,9 @@ def snapshot_docs(messages: list[QueuedMessage], mta: str, namespace: str, now: 
             mail["queue"]["arrival"] = _stamp(message.arrival)
         if message.size is not None:
             mail["size"] = message.size
-        if message.reason:
-            mail["reason"] = {"text": message.reason, **({"category": category} if category else {}),
+        if message.reason or category:
+            mail["reason"] = {**({"text": message.reason} if message.reason else {}),
+                              **({"category": category} if category else {}),
                               **({"hint": hint} if hint else {})}  # fmt: skip
         docs.append({**base, "email": {"local_id": message.queue_id, "from": {"address": [message.sender]},
                                        "to": {"address": pending}}, "mail": mail})  # fmt: skip

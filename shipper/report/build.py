@@ -14,6 +14,7 @@ from shipper.report import model as m
 from shipper.report.tally import DomainStats, Tally, UserStats
 
 _FAILED_LINE = {"deferred": 0, "bounced": 1, "undeliverable": 1, "expired": 1}
+REJECT, OTHER = 2, 3
 
 
 class ReportBuilder:
@@ -28,7 +29,7 @@ class ReportBuilder:
         self.lines = 0
         self.first: str | None = None
         self.last: str | None = None
-        self.categories: dict[str, list[int]] = {}  # category -> [deferrals, bounces, rejects]
+        self.categories: dict[str, list[int]] = {}  # category -> [deferrals, bounces, rejects, other]
         self.outcomes: Counter[str] = Counter()
         self.stuck: list[Transaction] = []
         self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
@@ -69,16 +70,21 @@ class ReportBuilder:
         category = reason.get("category") if isinstance(reason, dict) else None
         if not isinstance(category, str):
             return
-        counts = self.categories.setdefault(category, [0, 0, 0])
+        counts = self.categories.setdefault(category, [0, 0, 0, 0])
         kind = _FAILED_LINE.get(mail.get("status") or "")  # type: ignore[union-attr]
-        counts[2 if kind is None else kind] += 1
+        if kind is None:  # a reject is this server refusing a client; the rest (its own outbound
+            kind = REJECT if isinstance(mail.get("reject"), dict) else OTHER  # type: ignore[union-attr]
+        counts[kind] += 1
 
     def _outcome(self, tx: Transaction) -> None:
         self.outcomes["messages"] += 1
         if tx.parent is not None:
             self.outcomes["notifications"] += 1
         if not tx.complete:
-            if tx.deferrals or any(r.status == "deferred" for r in tx.recipients.values()):
+            if tx.held:
+                self.outcomes["held"] += 1
+                self.stuck.append(tx)
+            elif tx.deferrals or any(r.status == "deferred" for r in tx.recipients.values()):
                 self.outcomes["stuck"] += 1
                 self.stuck.append(tx)
             else:
@@ -126,9 +132,9 @@ class ReportBuilder:
             master=[m.Reason(where="master", reason=k, count=v) for k, v in t.master.most_common(top)],
             messages=m.Outcomes(**{name: self.outcomes[name] for name in m.Outcomes.model_fields}),
             reason_categories=sorted(
-                (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], total=sum(v))
+                (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], other=v[3], total=sum(v))
                  for c, v in self.categories.items()), key=lambda c: (-c.total, c.category)),
-            stuck=[_stuck(tx) for tx in sorted(self.stuck, key=lambda t: t.start)[:top]],  # longest waiting first
+            stuck=_stuck_mail(self.stuck, top),
         )  # fmt: skip
 
 
@@ -167,11 +173,37 @@ def _reasons(counter: Counter[Any]) -> list[m.Reason]:
     return out
 
 
+def _stuck_mail(stuck: list[Transaction], top: int | None) -> m.StuckMail:
+    """Grouped by reason category (largest group first), each group's longest waiting first."""
+    groups: dict[str | None, list[m.StuckMessage]] = {}
+    for tx in sorted(stuck, key=lambda t: t.start):
+        item = _stuck(tx)
+        groups.setdefault(item.category, []).append(item)
+    out = []
+    for category, items in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0] or "~")):
+        listed = items[:top]
+        out.append(m.StuckGroup(category=category, hint=_group_hint(items), count=len(items), messages=listed,
+                                more=len(items) - len(listed)))  # fmt: skip
+    return m.StuckMail(total=len(stuck), shown=sum(len(g.messages) for g in out), groups=out)
+
+
+def _group_hint(items: list[m.StuckMessage]) -> str | None:
+    """The hint the group's messages share (the first one's when they differ)."""
+    return next((i.hint for i in items if i.hint), None)
+
+
 def _stuck(tx: Transaction) -> m.StuckMessage:
     waiting = [r for r in tx.recipients.values() if r.status == "deferred"]
+    reason = tx.doc()["mail"].get("reason") or {}
+    held = tx.held is not None
+    release = tx.release.format(id="QUEUE_ID") if tx.release else None
     return m.StuckMessage(
-        host=tx.host, queue_ids=list(tx.ids), sender=tx.sender, recipients=[r.address for r in waiting],
+        host=tx.host, queue_ids=list(tx.ids), status=tx.status(), sender=tx.sender,
+        recipients=[r.address for r in waiting] or (list(tx.recipients) if held else []),
         first_seen=tx.start, last_seen=tx.end, deferrals=tx.deferrals,
         last_reason=next((r.response for r in reversed(waiting) if r.response), None),
-        category=tx.reason[0] if tx.reason else None, hint=tx.reason[1] if tx.reason else None,
+        held_since=tx.held_since, held_by=tx.held_by,
+        category=reason.get("category"),
+        hint=(f"the MTA does not try to deliver them until they are released: {release}" if held and release
+              else reason.get("hint")),
     )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from shipper.report.model import AddressCount, Reason, Report, Traffic
+from shipper.report.model import AddressCount, Reason, Report, StuckMail, StuckMessage, Traffic
 
 SERIES = (("received", "#4e79a7"), ("delivered", "#59a14f"), ("deferred", "#f28e2b"), ("bounced", "#e15759"),
           ("rejected", "#76706e"))  # fmt: skip
@@ -95,6 +95,29 @@ def _addresses(title: str, rows: list[AddressCount]) -> str:
     )
 
 
+def _held_or_reply(item: StuckMessage) -> str:
+    held = f"{item.status} since {item.held_since} by {item.held_by}" if item.held_since else ""
+    return "; ".join(x for x in (held, item.last_reason or "") if x)
+
+
+def _stuck(stuck: StuckMail) -> str:
+    if not stuck.total:
+        return ""
+    shown = "" if stuck.shown == stuck.total else f", the longest waiting {stuck.shown} shown"
+    out = [f"<h2>Stuck mail</h2><p>{stuck.total} message(s) not delivered when the log ends{shown}.</p>"]
+    for group in stuck.groups:
+        out.append(f"<h3>{escape(group.category or 'unclassified')}: {group.count}</h3>")
+        if group.hint:
+            out.append(f"<p>Hint: {escape(group.hint)}</p>")
+        rows = [(" -> ".join(s.queue_ids), s.host, s.status, s.first_seen, s.sender or "", ", ".join(s.recipients),
+                 s.deferrals, _held_or_reply(s)) for s in group.messages]  # fmt: skip
+        out.append(_table(("queue IDs", "host", "status", "since", "from", "waiting for", "deferrals",
+                           "last reply"), rows, 8))  # fmt: skip
+        if group.more:
+            out.append(f"<p>... and {group.more} more.</p>")
+    return "".join(out)
+
+
 def render(report: Report) -> str:
     g = report.grand_totals.model_dump()
     m = report.messages.model_dump()
@@ -111,14 +134,11 @@ def render(report: Report) -> str:
     ]
     if report.reason_categories:
         body.append(_bars([(c.category, c.total) for c in report.reason_categories], "why mail failed"))
-        reasons = [(c.deferrals, c.bounces, c.rejects, c.category) for c in report.reason_categories]
-        body.append(_table(("deferrals", "bounces", "rejects", "category"), reasons))
-    if report.stuck:
-        stuck = [(" -> ".join(s.queue_ids), s.host, s.sender or "", ", ".join(s.recipients), s.first_seen,
-                 s.deferrals, s.category or "", s.hint or s.last_reason or "") for s in report.stuck]  # fmt: skip
-        body.append("<h2>Stuck mail</h2>" + _table(
-            ("queue IDs", "host", "from", "waiting for", "since", "deferrals", "diagnosis", "hint or last reply"),
-            stuck, 8))  # fmt: skip
+        reasons = [(c.deferrals, c.bounces, c.rejects, c.other, c.category) for c in report.reason_categories]
+        body.append(_table(("deferrals", "bounces", "rejects", "other", "category"), reasons)
+                    + "<p>Rejects: this server refusing a client. Other: its own failed connections and relay "
+                    "logins.</p>")  # fmt: skip
+    body.append(_stuck(report.stuck))
     if report.recipient_domains:
         domains = [
             (d.delivered, d.bytes, d.deferrals, d.avg_delay, d.max_delay, d.domain) for d in report.recipient_domains

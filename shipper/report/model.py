@@ -83,31 +83,56 @@ class Outcomes(BaseModel):
     expired: int
     rejected: int
     discarded: int
+    deleted: int  # by an admin (postsuper -d)
     removed_without_delivery: int
     notifications: int
     in_flight: int
-    stuck: int
+    stuck: int  # deferred, still queued when the log ends
+    held: int  # on hold (Postfix) or frozen (Exim) when the log ends
 
 
 class CategoryCount(BaseModel):
+    """Failure lines by reason category, split by what the line is: a deferred or bounced delivery, this
+    server refusing a client (a reject), or another failure (an outbound connection, a login to a relay)."""
+
     category: str
     deferrals: int
     bounces: int
     rejects: int
+    other: int
     total: int
 
 
 class StuckMessage(BaseModel):
     host: str
     queue_ids: list[str]
+    status: str  # deferred, or the MTA's word for on hold (held, frozen)
     sender: str | None
     recipients: list[str]
     first_seen: str
     last_seen: str
     deferrals: int
     last_reason: str | None
+    held_since: str | None = None
+    held_by: str | None = None
     category: str | None
     hint: str | None
+
+
+class StuckGroup(BaseModel):
+    """The stuck messages of one reason category: its hint once, the longest waiting messages under it."""
+
+    category: str | None
+    hint: str | None
+    count: int
+    messages: list[StuckMessage]
+    more: int  # in this category beyond those listed
+
+
+class StuckMail(BaseModel):
+    total: int
+    shown: int
+    groups: list[StuckGroup]
 
 
 class Report(BaseModel):
@@ -137,4 +162,4 @@ class Report(BaseModel):
     master: list[Reason]
     messages: Outcomes
     reason_categories: list[CategoryCount]
-    stuck: list[StuckMessage]
+    stuck: StuckMail

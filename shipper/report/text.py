@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from shipper.report.model import AddressCount, Reason, Report
+from shipper.report.model import AddressCount, Reason, Report, StuckMail
 
 
 def _title(text: str) -> Iterator[str]:
@@ -70,8 +70,9 @@ def render(report: Report) -> Iterator[str]:
     for label, value in (
         ("delivered to every recipient", m.delivered), ("partially delivered", m.partially_delivered),
         ("bounced", m.bounced), ("expired", m.expired), ("rejected", m.rejected), ("discarded", m.discarded),
-        ("removed without a delivery in the log", m.removed_without_delivery),
+        ("deleted by an admin", m.deleted), ("removed without a delivery in the log", m.removed_without_delivery),
         ("of them bounce notifications", m.notifications), ("stuck (deferred, still queued)", m.stuck),
+        ("on hold or frozen (not retried until released)", m.held),
         ("in flight or cut off at the log's end", m.in_flight),
     ):  # fmt: skip
         yield f" {value:8d}  {label}"
@@ -117,16 +118,31 @@ def render(report: Report) -> Iterator[str]:
     yield from _reasons("Master daemon messages", report.master)
     if report.reason_categories:
         yield from _title("Why mail failed (reason categories)")
-        yield "   deferrals   bounces   rejects  category"
+        yield "   deferrals   bounces   rejects     other  category"
         for c in report.reason_categories:
-            yield f"   {c.deferrals:9d} {c.bounces:9d} {c.rejects:9d}  {c.category}"
-    if report.stuck:
-        yield from _title("Stuck mail (deferred, not delivered when the log ends)")
-        for stuck in report.stuck:
-            yield (f"  {' -> '.join(stuck.queue_ids)} on {stuck.host} from <{stuck.sender or ''}>,"
-                   f" since {stuck.first_seen}")  # fmt: skip
-            yield f"      waiting: {', '.join(stuck.recipients) or '?'}; deferred {stuck.deferrals} time(s)"
-            if stuck.last_reason:
-                yield f"      last reply: {stuck.last_reason}"
-            if stuck.category:
-                yield f"      diagnosis: {stuck.category}" + (f"; hint: {stuck.hint}" if stuck.hint else "")
+            yield f"   {c.deferrals:9d} {c.bounces:9d} {c.rejects:9d} {c.other:9d}  {c.category}"
+        yield "   (rejects: this server refusing a client; other: its own failed connections and relay logins)"
+    yield from _stuck(report.stuck)
+
+
+def _stuck(stuck: StuckMail) -> Iterator[str]:
+    if not stuck.total:
+        return
+    shown = "" if stuck.shown == stuck.total else f", the longest waiting {stuck.shown} shown"
+    yield from _title(f"Stuck mail: {stuck.total} message(s) not delivered when the log ends{shown}")
+    for group in stuck.groups:
+        yield ""
+        yield f"  {group.category or 'unclassified'}: {group.count} message(s)"
+        if group.hint:
+            yield f"    hint: {group.hint}"
+        for item in group.messages:
+            yield (f"    {' -> '.join(item.queue_ids)} on {item.host}, {item.status}, since {item.first_seen},"
+                   f" from <{item.sender or ''}> to {', '.join(item.recipients) or '?'}")  # fmt: skip
+            if item.held_since:
+                yield f"        {item.status} since {item.held_since} by {item.held_by}"
+            if item.deferrals:
+                yield f"        deferred {item.deferrals} time(s)" + (
+                    f"; last reply: {item.last_reason}" if item.last_reason else ""
+                )
+        if group.more:
+            yield f"    ... and {group.more} more"

@@ -40,7 +40,7 @@ def test_instances_and_services(parser):
 def test_rules_dispatch_by_daemon(parser):
     # `removed` is a qmgr rule and a postsuper rule; each daemon gets its own.
     assert parser.parse("Mar  3 10:00:00 mx1 postfix/qmgr[1]: 0A1B23E0E1: removed").rule == "qmgr-removed"
-    assert parser.parse("Mar  3 10:00:00 mx1 postfix/postsuper[1]: 0A1B23E0E1: removed").rule == "postsuper-message"
+    assert parser.parse("Mar  3 10:00:00 mx1 postfix/postsuper[1]: 0A1B23E0E1: removed").rule == "postsuper-delete"
     # smtpd rules are not tried for a cleanup line
     assert parser.parse("Mar  3 10:00:00 mx1 postfix/cleanup[1]: connect from a[192.0.2.1]").rule is None
 

@@ -187,3 +187,34 @@ def test_exim_stuck_mail_explained_by_its_log():
                  "--logs", str(mainlog))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "1xXSD6-0000Wm-0Y" in result.stdout and "category: greylisting" in result.stdout
+
+
+def test_a_held_message_reads_as_on_hold_since_when_and_by_whom_with_the_release_command():
+    """Real Postfix: F130399033C was deferred (connection refused), then `postsuper -h`: not a retry matter."""
+    result = cli("stuck", "--mta", "postfix", "--from", str(DATA / "postfix-p.txt"), "--older-than", "1m",
+                 "--logs", str(DATA / "postfix-maillog.log"), "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    held = {d["queue_id"]: d for d in map(json.loads, result.stdout.splitlines())}["F130399033C"]
+    assert held["category"] == "on hold"
+    assert held["reason"] == "on hold since 2026-11-29T00:38:59Z (postfix-qtest/postsuper)"
+    assert held["hint"].endswith("postsuper -H F130399033C")
+    assert held["last_reply"] == "connect to 127.0.0.1[127.0.0.1]:1: Connection refused"
+    table = cli("stuck", "--mta", "postfix", "--from", str(DATA / "postfix-p.txt"), "--older-than", "1m")
+    assert "\\n" not in table.stdout  # each message after an empty line, not an escaped newline
+    block = table.stdout.split("\nF130399033C", 1)[1].split("\n\n")[0]
+    assert "category: on hold" in block and "postsuper -H F130399033C" in block and "relayhost" not in block
+    listing = cli("list", "--mta", "postfix", "--from", str(DATA / "postfix-p.txt"), "--format", "json")
+    row = {d["queue_id"]: d for d in map(json.loads, listing.stdout.splitlines())}["F130399033C"]
+    assert (row["reason"], row["category"]) == ("on hold", "on hold")
+
+
+def test_exim_frozen_messages_read_as_frozen_with_the_thaw_command():
+    mainlog = Path(__file__).parents[2] / "samples" / "exim" / "debian-mainlog.log"
+    result = cli("stuck", "--mta", "exim", "--from", str(DATA / "exim-bp.txt"), "--older-than", "10m",
+                 "--logs", str(mainlog), "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frozen = {d["queue_id"]: d for d in map(json.loads, result.stdout.splitlines())}["1xXSDY-0000Yv-2d"]
+    assert frozen["category"] == "on hold" and frozen["reason"].startswith("frozen since 2026-11-28T23:5")
+    assert "Frozen (delivery error message)" in frozen["reason"]
+    assert "exim -Mt 1xXSDY-0000Yv-2d" in frozen["hint"]
+    assert "expired" not in result.stdout and "bounced" not in frozen["reason"]

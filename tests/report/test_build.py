@@ -56,7 +56,7 @@ def test_message_outcomes_match_the_truth(simulated):
 
 def test_the_message_stuck_on_a_smarthost_wanting_sasl_is_listed_with_its_hint(simulated):
     _, report = simulated
-    sasl = [s for s in report.stuck if s.category == "relay authentication"]
+    sasl = [s for g in report.stuck.groups for s in g.messages if s.category == "relay authentication"]
     assert sasl and "smtp_sasl_password_maps" in (sasl[0].hint or "")
     assert sasl[0].sender and sasl[0].recipients and sasl[0].deferrals >= 1
     categories = {c.category: c for c in report.reason_categories}
@@ -130,3 +130,58 @@ def test_text_reads_like_pflogsumm(simulated):
                     "Stuck mail"):  # fmt: skip
         assert f"\n{heading}" in out, heading
     assert f"{report.grand_totals.delivered:8d}  delivered" in out
+
+
+def test_the_stuck_list_says_how_many_are_not_shown_and_gives_each_hint_once(simulated):
+    sim, _ = simulated
+    report = report_of([line.text for line in sim.lines], sim.end.date(), top=2)
+    stuck = report.stuck
+    assert stuck.total == report.messages.stuck + report.messages.held > stuck.shown
+    assert sum(g.count for g in stuck.groups) == stuck.total
+    assert all(len(g.messages) <= 2 and g.more == g.count - len(g.messages) for g in stuck.groups)
+    out = "\n".join(text.render(report))
+    assert f"Stuck mail: {stuck.total} message(s) not delivered when the log ends, the longest waiting" in out
+    crowded = next(g for g in stuck.groups if g.more)
+    assert f"  {crowded.category or 'unclassified'}: {crowded.count} message(s)" in out
+    assert f"    ... and {crowded.more} more" in out
+    for group in stuck.groups:
+        if group.hint:
+            assert out.count(f"hint: {group.hint}") == 1  # once for the group, not per message
+    as_json = report.model_dump()["stuck"]
+    assert as_json["total"] == stuck.total and as_json["groups"][0]["more"] == stuck.groups[0].more
+
+
+HELD_AND_REFUSED = """\
+Nov 28 10:00:00 mx postfix/qmgr[12]: 3C4D5E6F70: from=<app@example.com>, size=900, nrcpt=1 (queue active)
+Nov 28 10:00:01 mx postfix/smtp[13]: 3C4D5E6F70: to=<x@remote.test>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to mx.remote.test[203.0.113.5]:25: Connection refused)
+Nov 28 10:00:01 mx postfix/smtp[13]: connect to mx.remote.test[203.0.113.5]:25: Connection refused
+Nov 28 10:00:02 mx postfix/smtp[14]: connect to mx2.remote.test[203.0.113.6]:25: Connection refused
+Nov 28 10:01:00 mx postfix/smtpd[20]: NOQUEUE: reject: RCPT from unknown[198.51.100.9]: 554 5.7.1 Service unavailable; Client host [198.51.100.9] blocked using zen.spamhaus.org; from=<s@spam.test> to=<bob@example.com> proto=ESMTP helo=<x>
+Nov 28 10:30:00 mx postfix/postsuper[40]: 3C4D5E6F70: placed on hold
+""".splitlines()
+
+
+def test_a_held_message_is_listed_as_held_with_the_release_command_not_as_deferred():
+    from datetime import date
+
+    report = report_of(HELD_AND_REFUSED, date(2026, 11, 28))
+    assert report.messages.held == 1 and report.messages.stuck == 0
+    (group,) = report.stuck.groups
+    assert group.category == "on hold" and "postsuper -H QUEUE_ID" in (group.hint or "")
+    (item,) = group.messages
+    assert (item.status, item.held_since, item.held_by) == ("held", "2026-11-28T10:30:00Z", "postfix/postsuper")
+    assert item.last_reason == "connect to mx.remote.test[203.0.113.5]:25: Connection refused"
+    out = "\n".join(text.render(report))
+    assert "held since 2026-11-28T10:30:00Z by postfix/postsuper" in out and "relayhost" not in out
+    page = html.render(report)
+    assert "held since 2026-11-28T10:30:00Z by postfix/postsuper; connect to mx.remote.test" in page
+
+
+def test_outbound_connection_failures_are_not_counted_as_rejects():
+    from datetime import date
+
+    report = report_of(HELD_AND_REFUSED, date(2026, 11, 28))
+    categories = {c.category: c for c in report.reason_categories}
+    refused = categories["connection refused"]
+    assert (refused.deferrals, refused.rejects, refused.other) == (1, 0, 2)
+    assert categories["blocklisted"].rejects == 1

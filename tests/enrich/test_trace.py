@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 
@@ -43,3 +44,16 @@ def test_no_match_is_exit_1():
     done = subprocess.run([sys.executable, "-m", "shipper", "trace", "FFFFFFFFFF", "samples/postfix/mail.log"],
                           capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert done.returncode == 1 and "no message matches" in done.stderr
+
+
+def test_json_from_files_gives_each_message_with_its_lines_and_the_count_goes_to_stderr(tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_bytes(STUCK + LATER)
+    done = subprocess.run([sys.executable, "-m", "shipper", "trace", "5E6F7A8B90", str(log), "--format", "json",
+                           "--timezone", "UTC", "--reference-date", "2026-11-28"],
+                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (doc,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert doc["email"]["local_id"] == ["5E6F7A8B90"] and doc["mail"]["status"] == "deferred"
+    assert [row["queue_id"] for row in doc["lines"]] == ["5E6F7A8B90"] * 5
+    assert "1 message(s) match; all shown" in done.stderr

@@ -365,6 +365,37 @@ def test_trace_from_elasticsearch_explains_a_message_stuck_on_a_smarthost(es_url
     assert missing.returncode == 1 and "no message matches" in missing.stderr
 
 
+def test_trace_from_elasticsearch_pages_through_every_message_and_says_how_many(es_url: str, namespace: str,
+                                                                             tmp_path):  # fmt: skip
+    """47 messages from one sender: all are shown (not the first page of 20), the count is said, --limit cuts
+    and says so, and --format json gives one transaction per line with its lines."""
+    lines = []
+    for i in range(47):
+        qid = f"7{i:09X}"
+        lines += [f"Nov 28 10:{i:02d}:00 mx postfix/qmgr[1]: {qid}: from=<bulk@example.com>, size=10, nrcpt=1 (queue active)",
+                  f"Nov 28 10:{i:02d}:01 mx postfix/smtp[2]: {qid}: to=<r{i}@example.net>, relay=mx.example.net[192.0.2.9]:25, delay=1, delays=0/0/0.5/0.5, dsn=2.0.0, status=sent (250 ok)",
+                  f"Nov 28 10:{i:02d}:01 mx postfix/qmgr[1]: {qid}: removed"]  # fmt: skip
+    log = tmp_path / "bulk.log"
+    log.write_text("\n".join(lines) + "\n")
+    ns = namespace + "paging"
+    status, _summary, stderr = shipper("ingest", str(log), "--es", es_url, "--namespace", ns, "--setup", "--json",
+                                       *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    base = [sys.executable, "-m", "shipper", "trace", "bulk@example.com", "--es", es_url, "--namespace", ns]
+    every = subprocess.run([*base, "--limit", "0"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert every.returncode == 0, every.stderr
+    assert "47 message(s) match; all shown" in every.stderr
+    assert every.stdout.count("\nmessage ") + every.stdout.startswith("message ") == 47
+    some = subprocess.run([*base, "--limit", "30", "--format", "json"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)  # fmt: skip
+    assert some.returncode == 0, some.stderr
+    assert "47 message(s) match; the first 30 shown (--limit)" in some.stderr
+    docs = [orjson.loads(line) for line in some.stdout.splitlines()]
+    assert len(docs) == 30 and len({d["email"]["local_id"][0] for d in docs}) == 30
+    assert [d["@timestamp"] for d in docs] == sorted(d["@timestamp"] for d in docs)
+    assert all(d["mail"]["status"] == "sent" and len(d["lines"]) == 3 for d in docs)
+
+
 AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.exim", "mail.kerio.security",
                 "mail.auth.sshd", "mail.auth.sudo", "mail.auth.su", "mail.auth.pam"}  # fmt: skip
 

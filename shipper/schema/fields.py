@@ -28,6 +28,15 @@ class FieldTypeError(ValueError):
     """A captured value does not fit its field's type."""
 
 
+class MultiField(BaseModel):
+    """The same value indexed another way, as ECS's `multi_fields`: a keyword's `.text` for word search."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: Literal["text", "keyword"]
+
+
 class FieldDef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +46,7 @@ class FieldDef(BaseModel):
     ecs: bool = False
     array: bool = False
     mapping: dict[str, bool | int | str] = {}  # extra Elasticsearch mapping parameters
+    multi_fields: tuple[MultiField, ...] = ()
 
 
 def _to_long(value: str | int) -> int:
@@ -194,6 +204,7 @@ def _table(fields: dict[str, FieldDef]) -> list[str]:
     for name in sorted(fields, key=lambda n: (not fields[n].ecs, n)):
         f = fields[name]
         kind = f"{f.type}[]" if f.array else f.type
+        kind += "".join(f" (+ `.{m.name}`: {m.type})" for m in f.multi_fields)
         desc = f.description.replace("|", "\\|")
         lines.append(f"| `{name}` | {kind} | {'yes' if f.ecs else ''} | {desc} |")
     return lines

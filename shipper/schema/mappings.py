@@ -30,14 +30,19 @@ OPTIONAL_TYPES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def _type_mapping(kind: str, indexed: bool = True) -> dict[str, Any]:
+    if kind == "text":
+        return {"type": "match_only_text"}
+    if kind == "keyword" and indexed:
+        return {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE}
+    return {"type": kind}
+
+
 def field_mapping(field: FieldDef) -> dict[str, Any]:
-    if field.type == "text":
-        mapping: dict[str, Any] = {"type": "match_only_text"}
-    elif field.type == "keyword" and field.mapping.get("index", True):
-        mapping = {"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE}
-    else:
-        mapping = {"type": field.type}
+    mapping = _type_mapping(field.type, bool(field.mapping.get("index", True)))
     mapping.update(field.mapping)
+    if field.multi_fields:
+        mapping["fields"] = {m.name: _type_mapping(m.type) for m in field.multi_fields}
     return mapping
 
 
@@ -117,11 +122,13 @@ def adapt_mappings(mappings: dict[str, Any], caps: Capabilities) -> tuple[dict[s
             if "properties" in spec:
                 walk(spec["properties"])
                 continue
+            if "fields" in spec:
+                walk(spec["fields"])
             kind = spec.get("type", "object")
             module = caps.lacks(kind)
             if module:
                 replaced[kind] = module
-                extra = {k: v for k, v in spec.items() if k in ("index", "doc_values")}
+                extra = {k: v for k, v in spec.items() if k in ("index", "doc_values", "fields")}
                 props[name] = {**OPTIONAL_TYPES[kind][1], **extra}
 
     walk(adapted.get("properties", {}))

@@ -396,6 +396,22 @@ def test_trace_from_elasticsearch_pages_through_every_message_and_says_how_many(
     assert all(d["mail"]["status"] == "sent" and len(d["lines"]) == 3 for d in docs)
 
 
+def test_reasons_chart_as_terms_and_their_words_are_searchable(ingested: dict[str, Any], es: Any, namespace: str):
+    """What a Kibana bar chart of reject reasons and deferral replies asks: a terms aggregation (it failed with
+    `Fielddata is disabled` on text); and a word in them found through `.text`."""
+    index = f"logs-mail.*-{namespace}"
+    for name in ("mail.reject.reason", "mail.response", "mail.reason.text", "mail.text"):
+        found = es.search(index=index, size=0, aggs={"top": {"terms": {"field": name, "size": 5}}})
+        assert found["_shards"]["failed"] == 0, name
+        assert found["aggregations"]["top"]["buckets"], name
+    words = es.search(index=index, size=0, query={"match": {"mail.response.text": "refused"}})
+    exact = es.search(index=index, size=0, query={"wildcard": {"mail.response": "*refused*"}})
+    assert words["hits"]["total"]["value"] == exact["hits"]["total"]["value"] > 0
+    deliveries = es.search(index=f"mail-transactions-{namespace}", size=0,
+                           aggs={"r": {"terms": {"field": "mail.recipients.response"}}})  # fmt: skip
+    assert deliveries["aggregations"]["r"]["buckets"]
+
+
 AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.exim", "mail.kerio.security",
                 "mail.auth.sshd", "mail.auth.sudo", "mail.auth.su", "mail.auth.pam"}  # fmt: skip
 

@@ -34,6 +34,9 @@ def test_ecs_fields_agree_with_ecs():
             expected = {"match_only_text": "text"}.get(ecs_type, ecs_type)
             assert definition.type == ECS_TYPE_EXCEPTIONS.get(name, expected), name
             assert definition.array == ("array" in (ecs[name].get("normalize") or [])), name
+            ecs_multi = {(m["name"], {"match_only_text": "text"}.get(m["type"], m["type"]))
+                         for m in ecs[name].get("multi_fields") or []}  # fmt: skip
+            assert {(m.name, m.type) for m in definition.multi_fields} == ecs_multi, name
         else:
             assert name not in ecs, f"{name} is an ECS field: mark it ecs: true"
             assert name.startswith("mail.") or name in BEATS_FIELDS, f"non-ECS field {name} must live under mail.*"
@@ -87,3 +90,15 @@ def test_coercion(field, raw, value):
 def test_coercion_rejects(field, raw):
     with pytest.raises(FieldTypeError):
         coerce(field, raw)
+
+
+def test_free_text_people_chart_is_aggregatable_with_a_text_field_for_words():
+    """A terms aggregation on a reason must work (keyword), and word search too (`.text`), as ECS does it."""
+    from shipper.schema.mappings import field_mapping, transaction_fields
+
+    fields = {**load_fields(), **transaction_fields()}
+    for name in ("mail.reject.reason", "mail.response", "mail.reason.text", "mail.reason.hint", "mail.text",
+                 "mail.recipients.response"):  # fmt: skip
+        mapping = field_mapping(fields[name])
+        assert mapping["type"] == "keyword" and mapping["ignore_above"] == 1024, name
+        assert mapping["fields"] == {"text": {"type": "match_only_text"}}, name

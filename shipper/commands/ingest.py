@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn, TextIO
@@ -155,6 +156,13 @@ def ingest(
             help="With --journal: entries from this time on (journalctl --since: '2026-11-28', 'yesterday', '-2h')."
         ),
     ] = None,
+    host_name: Annotated[
+        str | None,
+        typer.Option(
+            help="host.name of lines whose header names no host (Exim's and Dovecot's own files). Default: this"
+            " machine's name. Lines naming their host get that."
+        ),
+    ] = None,
 ) -> None:
     """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
 
@@ -181,13 +189,14 @@ def ingest(
     if not files and not journal:
         raise typer.Exit(EXIT_FAILED)
     lines = _journal(journal_directory, since) if journal else None
+    default_host = host_name or socket.gethostname()
     if output_file is not None:
         summary = _ingest(files, discovered, follow_symlinks, settings, namespace, _file_output(output_file),
-                          with_transactions, lines)  # fmt: skip
+                          with_transactions, default_host, lines)  # fmt: skip
         _report(summary, json_summary, events_on_stdout=str(output_file) == "-")
     client = connect(es_options)
     _ingest_into(client, files, discovered, follow_symlinks, settings, namespace, with_transactions, run_setup_first,
-                 batch_size, batch_mb, retry_for, json_summary, lines)  # fmt: skip
+                 batch_size, batch_mb, retry_for, json_summary, default_host, lines)  # fmt: skip
 
 
 def _journal(directory: Path | None, since: str | None) -> tuple[bytes, Iterable[list[Line]]]:
@@ -225,7 +234,8 @@ def _file_output(path: Path) -> Output:
 
 def _ingest(
     files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings, namespace: str,
-    output: Output, with_transactions: bool, lines: tuple[bytes, Iterable[list[Line]]] | None = None,
+    output: Output, with_transactions: bool, default_host: str | None = None,
+    lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:  # fmt: skip
     from shipper.core.compression import open_binary
     from shipper.pipeline.ingest import ingest_inputs
@@ -246,7 +256,7 @@ def _ingest(
                 else iter(())
             )
             summary = ingest_inputs(inputs, settings, namespace, output, progress.update, correlate=with_transactions,
-                                    lines=lines)  # fmt: skip
+                                    default_host=default_host, lines=lines)  # fmt: skip
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     summary.unreadable[:0] = unopened
@@ -256,7 +266,8 @@ def _ingest(
 def _ingest_into(
     client: Any, files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings,
     namespace: str, with_transactions: bool, run_setup_first: bool, batch_size: int, batch_mb: float,
-    retry_for: float, json_summary: bool, lines: tuple[bytes, Iterable[list[Line]]] | None = None,
+    retry_for: float, json_summary: bool, default_host: str | None = None,
+    lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> None:  # fmt: skip
     from elasticsearch import ApiError, AuthorizationException, TransportError
 
@@ -271,7 +282,8 @@ def _ingest_into(
     bulk = BulkSettings(max_docs=batch_size, max_bytes=int(batch_mb * 1024 * 1024), retry_for=retry_for)
     output = ElasticsearchOutput(BulkWriter(client, bulk, namespace, on_retry=warn))
     try:
-        summary = _ingest(files, discovered, follow_symlinks, settings, namespace, output, with_transactions, lines)
+        summary = _ingest(files, discovered, follow_symlinks, settings, namespace, output, with_transactions,
+                          default_host, lines)  # fmt: skip
         for index in (f"logs-mail.*-{namespace}", f"mail-transactions-{namespace}"):
             try:
                 client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)

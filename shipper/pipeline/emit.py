@@ -7,8 +7,10 @@ transaction documents the correlator closes (and, for a long-running service, th
 changed).
 
 Every event is addressed: data stream `logs-<event.dataset>-<namespace>` (data_stream.* set to match),
-`log.file.path` and `log.offset` (the line's byte offset in the decompressed input), `host.name` when the
-command sets one, and an `_id` that depends only on the input's identity, that offset and the line's bytes:
+`log.file.path` and `log.offset` (the line's byte offset in the decompressed input), `host.name` (the
+machine `run` runs on, a syslog sender, else the host the line names, else `ingest --host-name` or this
+machine), `ecs.version` and `related.*` (enrich/ecs.py), and an `_id` that depends only on the input's
+identity, that offset and the line's bytes:
 the same log re-read under another name, after logrotate compressed it, by `ingest` or by `run`, gets the
 same ids and creates no duplicates.
 """
@@ -25,6 +27,7 @@ import orjson
 from shipper.core.ids import event_id
 from shipper.core.timefmt import now_iso
 from shipper.enrich.correlate import Correlator, Transaction
+from shipper.enrich.ecs import complete
 from shipper.outputs.base import Output, Record
 from shipper.parse.packs import Pack, load_packs
 from shipper.parse.parser import Parser
@@ -119,9 +122,10 @@ def _program(doc: dict[str, Any]) -> str | None:
 class Addresser:
     """Where an event goes and what it is known by (see the module doc)."""
 
-    def __init__(self, namespace: str, host_name: str | None = None) -> None:
+    def __init__(self, namespace: str, host_name: str | None = None, default_host: str | None = None) -> None:
         self.namespace = namespace
         self.host_name = host_name  # host.name: the machine shipper runs on (`shipper run` sets it)
+        self.default_host = default_host  # else the host the line names, else this (`ingest --host-name`)
         self.streams: dict[str, tuple[str, dict[str, str]]] = {}
 
     def target(self, dataset: str) -> tuple[str, dict[str, str]]:
@@ -148,14 +152,15 @@ class Addresser:
         if ctx.peer is not None:  # a sender's event is its host's: host.name is the host its lines name
             log["source"] = {"address": ctx.peer}
             doc["host"]["name"] = doc["host"]["hostname"]
-            return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
-        host_name = ctx.host_name or self.host_name
-        if host_name is not None:
+        else:
             host = doc.get("host")
-            if host is None:
-                doc["host"] = {"name": host_name}
-            else:
-                host["name"] = host_name
+            host_name = ctx.host_name or self.host_name or (host or {}).get("hostname") or self.default_host
+            if host_name is not None:
+                if host is None:
+                    doc["host"] = {"name": host_name}
+                else:
+                    host["name"] = host_name
+        complete(doc)
         return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
 
 
@@ -171,7 +176,10 @@ def _sender_host(doc: dict[str, Any], peer: str) -> None:
 
 def transaction_record(tx: Transaction, index: str) -> Record:
     """A message's document, replaced by its stable _id each time it is written (op `index`)."""
-    return Record(index, tx.doc_id(), orjson.dumps(tx.doc()), op="index")
+    doc = tx.doc()
+    doc["host"]["name"] = doc["host"]["hostname"]
+    complete(doc)
+    return Record(index, tx.doc_id(), orjson.dumps(doc), op="index")
 
 
 class Shipping:

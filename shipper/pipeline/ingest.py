@@ -63,6 +63,7 @@ def ingest_inputs(
     on_block: Callable[[Path | None, BinaryIO], None] = lambda path, stream: None,
     correlate: bool = True,
     host_name: str | None = None,
+    default_host: str | None = None,
     lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:
     """Every input, then `lines` (an identity and batches of lines an input framed itself: the journal)."""
@@ -70,7 +71,7 @@ def ingest_inputs(
     pipeline = Pipeline(settings)
     pipeline.coverage = summary.coverage
     correlator = Correlator(pipeline.packs) if correlate else None
-    shipping = Shipping(pipeline, output, Addresser(namespace, host_name), correlator)
+    shipping = Shipping(pipeline, output, Addresser(namespace, host_name, default_host), correlator)
 
     def unreadable(path: Path | None, message: str) -> None:
         summary.unreadable.append(f"{path or 'stdin'}: {message}")

@@ -137,13 +137,24 @@ def test_an_outage_and_a_kill_9_with_the_spool_lose_and_duplicate_nothing(es, es
 
 
 def test_rsyslog_forwarding_with_its_own_queue_delivers_everything_once(es, es_url, run_ns, tmp_path):
+    """rsyslogd forwards over TCP (octet-counted) with its own queue. Across an Elasticsearch outage the
+    connection stays up and backpressure holds the sender: every message exactly once. Across a restart of
+    the collector, plain TCP syslog has no acknowledgement: rsyslog resends the batch it was writing when the
+    connection went, so every message arrives, some of that batch twice (RELP would be needed to avoid it)."""
     rsyslogd = shutil.which("rsyslogd") or ("/usr/sbin/rsyslogd" if os.path.exists("/usr/sbin/rsyslogd") else None)
     if rsyslogd is None:
         if os.environ.get("SHIPPER_REQUIRE_RSYSLOG"):
             pytest.fail("rsyslogd is required here (SHIPPER_REQUIRE_RSYSLOG) but not installed")
         pytest.skip("rsyslogd not installed")
+    target = urlsplit(es_url)
+    proxy = CuttableProxy(target.hostname or "127.0.0.1", target.port or 9200)
+    proxy.up()
+    from shipper.elastic.setup import run_setup
+    from shipper.elastic.templates import LifecycleAges
+
+    run_setup(es, LifecycleAges())
     port, inbound = free_port(), free_port()
-    shipper = receiver(tmp_path, es_url, run_ns, [f"tcp://127.0.0.1:{port}"])
+    shipper = receiver(tmp_path, proxy.url, run_ns, [f"tcp://127.0.0.1:{port}"])
     work = tmp_path / "rsyslog"
     work.mkdir()
     conf = work / "rsyslog.conf"
@@ -163,13 +174,18 @@ action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" TCP_Framing=
         listening(shipper, port)
         logger(inbound, "relayed", messages(1000, "first"), "--tcp", "--octet-count", "--rfc5424")
         assert wait_count(es, shipper, "relayed", 1000) == 1000, shipper.log()[-2000:]
-        assert shipper.stop() == 0  # the collector is away: rsyslog's queue holds what comes now
+        proxy.down()  # Elasticsearch is away: the spool takes what comes, rsyslog's connection stays
         logger(inbound, "relayed", messages(1000, "second"), "--tcp", "--octet-count", "--rfc5424")
+        _spool_holds(tmp_path / "spool", 1000)
+        proxy.up()
+        assert wait_count(es, shipper, "relayed", 2000, timeout=120) == 2000, shipper.log()[-2000:]
+        time.sleep(3)
+        assert count(es, run_ns, "relayed") == 2000  # exactly once
+        assert shipper.stop() == 0  # the collector is away: rsyslog's queue holds what comes now
+        logger(inbound, "relayed", messages(1000, "third"), "--tcp", "--octet-count", "--rfc5424")
         time.sleep(2)
         shipper.start()
-        assert wait_count(es, shipper, "relayed", 2000, timeout=120) == 2000, (work / "stderr").read_text()[-2000:]
-        time.sleep(3)
-        assert count(es, run_ns, "relayed") == 2000
+        assert _distinct(es, run_ns, "relayed", 3000, shipper) == 3000, (work / "stderr").read_text()[-2000:]
         hosts = es.search(index=f"logs-mail.*-{run_ns}", query={"term": {"process.name": "relayed"}}, size=1)
         assert hosts["hits"]["hits"][0]["_source"]["log"]["source"]["address"] == "127.0.0.1"
         assert shipper.stop() == 0
@@ -178,6 +194,7 @@ action(type="omfwd" target="127.0.0.1" port="{port}" protocol="tcp" TCP_Framing=
         forwarder.wait(10)
         if shipper.alive():
             shipper.kill9()
+        proxy.down()
 
 
 def test_hostile_frames_and_idle_connections_leave_the_receiver_serving_others(es, es_url, run_ns, tmp_path):
@@ -228,6 +245,27 @@ def _wait_port(port: int, timeout: float = 20) -> None:
                 return
         time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port}")
+
+
+def _distinct(es: Any, namespace: str, program: str, expected: int, shipper: Shipper, timeout: float = 120) -> int:
+    """How many different messages arrived (a message sent twice counts once), waiting for `expected`."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    while time.monotonic() < deadline:
+        assert shipper.alive(), shipper.log()[-3000:]
+        es.indices.refresh(index=f"logs-mail.*-{namespace}", allow_no_indices=True, ignore_unavailable=True)
+        seen = len({h["_source"]["message"] for h in _all_hits(es, namespace, program)})
+        if seen >= expected:
+            break
+        time.sleep(0.5)
+    return seen
+
+
+def _all_hits(es: Any, namespace: str, program: str) -> list[dict[str, Any]]:
+    from elasticsearch import helpers
+
+    return list(helpers.scan(es, index=f"logs-mail.*-{namespace}", query={"query": {"term": {"process.name": program}}},
+                             _source=["message"]))  # fmt: skip
 
 
 def _spool_holds(directory: Path, records: int, timeout: float = 30) -> None:

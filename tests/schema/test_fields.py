@@ -17,6 +17,7 @@ ECS_TYPE_EXCEPTIONS: dict[str, str] = {}
 SET_BY_OUTPUT = {
     "data_stream.type", "data_stream.dataset", "data_stream.namespace", "error.type",
     "mail.deadletter.index", "mail.deadletter.status",
+    "ecs.version", "related.ip", "related.user", "related.hosts",  # shipper/enrich/ecs.py (tests/enrich/test_ecs.py)
 }  # fmt: skip
 # Non-ECS fields outside mail.*: the Beats' own names, which Kibana users already know.
 BEATS_FIELDS = {"log.offset", "log.source.address"}  # as Filebeat names them: dashboards and users know them

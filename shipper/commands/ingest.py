@@ -32,13 +32,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
     from shipper.elastic.connection import EsSettings
+    from shipper.enrich.geoip import GeoIp
     from shipper.outputs.base import Output
     from shipper.pipeline.emit import ParseSettings
     from shipper.pipeline.framing import Line
     from shipper.pipeline.ingest import IngestSummary
-
-if TYPE_CHECKING:
-    from shipper.elastic.connection import EsSettings
 
 
 NOT_LOGS = {".md", ".json", ".ndjson", ".yml", ".yaml"}
@@ -163,6 +161,15 @@ def ingest(
             " machine's name. Lines naming their host get that."
         ),
     ] = None,
+    geoip: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--geoip",
+            metavar="MMDB",
+            help="A MaxMind-format database (GeoLite2 City, ASN, ...) for source.geo.* and source.as.*; repeat"
+            " for City and ASN.",
+        ),
+    ] = None,
 ) -> None:
     """Read log files to their end and index every line into Elasticsearch (batch mode, for CI and backfills).
 
@@ -190,13 +197,26 @@ def ingest(
         raise typer.Exit(EXIT_FAILED)
     lines = _journal(journal_directory, since) if journal else None
     default_host = host_name or socket.gethostname()
+    geo = _geoip(geoip)
     if output_file is not None:
         summary = _ingest(files, discovered, follow_symlinks, settings, namespace, _file_output(output_file),
-                          with_transactions, default_host, lines)  # fmt: skip
+                          with_transactions, default_host, geo, lines)  # fmt: skip
         _report(summary, json_summary, events_on_stdout=str(output_file) == "-")
     client = connect(es_options)
     _ingest_into(client, files, discovered, follow_symlinks, settings, namespace, with_transactions, run_setup_first,
-                 batch_size, batch_mb, retry_for, json_summary, default_host, lines)  # fmt: skip
+                 batch_size, batch_mb, retry_for, json_summary, default_host, geo, lines)  # fmt: skip
+
+
+def _geoip(paths: list[Path] | None) -> GeoIp | None:
+    if not paths:
+        return None
+    from shipper.enrich.geoip import GeoIp, GeoIpError
+
+    try:
+        return GeoIp(paths)
+    except GeoIpError as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _journal(directory: Path | None, since: str | None) -> tuple[bytes, Iterable[list[Line]]]:
@@ -234,7 +254,7 @@ def _file_output(path: Path) -> Output:
 
 def _ingest(
     files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings, namespace: str,
-    output: Output, with_transactions: bool, default_host: str | None = None,
+    output: Output, with_transactions: bool, default_host: str | None = None, geo: GeoIp | None = None,
     lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:  # fmt: skip
     from shipper.core.compression import open_binary
@@ -256,7 +276,7 @@ def _ingest(
                 else iter(())
             )
             summary = ingest_inputs(inputs, settings, namespace, output, progress.update, correlate=with_transactions,
-                                    default_host=default_host, lines=lines)  # fmt: skip
+                                    default_host=default_host, geoip=geo, lines=lines)  # fmt: skip
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     summary.unreadable[:0] = unopened
@@ -266,7 +286,7 @@ def _ingest(
 def _ingest_into(
     client: Any, files: list[Path], discovered: set[Path], follow_symlinks: bool, settings: ParseSettings,
     namespace: str, with_transactions: bool, run_setup_first: bool, batch_size: int, batch_mb: float,
-    retry_for: float, json_summary: bool, default_host: str | None = None,
+    retry_for: float, json_summary: bool, default_host: str | None = None, geo: GeoIp | None = None,
     lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> None:  # fmt: skip
     from elasticsearch import ApiError, AuthorizationException, TransportError
@@ -283,7 +303,7 @@ def _ingest_into(
     output = ElasticsearchOutput(BulkWriter(client, bulk, namespace, on_retry=warn))
     try:
         summary = _ingest(files, discovered, follow_symlinks, settings, namespace, output, with_transactions,
-                          default_host, lines)  # fmt: skip
+                          default_host, geo, lines)  # fmt: skip
         for index in (f"logs-mail.*-{namespace}", f"mail-transactions-{namespace}"):
             try:
                 client.indices.refresh(index=index, allow_no_indices=True, ignore_unavailable=True)

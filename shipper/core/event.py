@@ -69,11 +69,15 @@ def nest(flat: dict[str, Any]) -> dict[str, Any]:
     return builder(tuple(flat.values()))
 
 
+# objects that are one field's value (flattened, geo_point), not more fields
+LEAF_OBJECTS = frozenset({"log.syslog.structured_data", "source.geo.location"})
+
+
 def flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in doc.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict) and name != "log.syslog.structured_data":
+        if isinstance(value, dict) and name not in LEAF_OBJECTS:
             flat.update(flatten(value, f"{name}."))
         else:
             flat[name] = value

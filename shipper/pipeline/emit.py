@@ -28,6 +28,7 @@ from shipper.core.ids import event_id
 from shipper.core.timefmt import now_iso
 from shipper.enrich.correlate import Correlator, Transaction
 from shipper.enrich.ecs import complete
+from shipper.enrich.geoip import GeoIp
 from shipper.outputs.base import Output, Record
 from shipper.parse.packs import Pack, load_packs
 from shipper.parse.parser import Parser
@@ -122,8 +123,10 @@ def _program(doc: dict[str, Any]) -> str | None:
 class Addresser:
     """Where an event goes and what it is known by (see the module doc)."""
 
-    def __init__(self, namespace: str, host_name: str | None = None, default_host: str | None = None) -> None:
+    def __init__(self, namespace: str, host_name: str | None = None, default_host: str | None = None,
+                 geoip: GeoIp | None = None) -> None:  # fmt: skip
         self.namespace = namespace
+        self.geoip = geoip
         self.host_name = host_name  # host.name: the machine shipper runs on (`shipper run` sets it)
         self.default_host = default_host  # else the host the line names, else this (`ingest --host-name`)
         self.streams: dict[str, tuple[str, dict[str, str]]] = {}
@@ -160,6 +163,8 @@ class Addresser:
                     doc["host"] = {"name": host_name}
                 else:
                     host["name"] = host_name
+        if self.geoip is not None:
+            self.geoip.enrich(doc)
         complete(doc)
         return Record(index, event_id(ctx.identity or b"", frame.offset, frame.raw), orjson.dumps(doc))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from shipper.enrich.correlate import Correlator
+from shipper.enrich.geoip import GeoIp
 from shipper.outputs.base import Output, OutputStats
 from shipper.parse.stats import Coverage
 from shipper.pipeline.emit import Addresser, ParseSettings, Pipeline, Shipping
@@ -64,6 +65,7 @@ def ingest_inputs(
     correlate: bool = True,
     host_name: str | None = None,
     default_host: str | None = None,
+    geoip: GeoIp | None = None,
     lines: tuple[bytes, Iterable[list[Line]]] | None = None,
 ) -> IngestSummary:
     """Every input, then `lines` (an identity and batches of lines an input framed itself: the journal)."""
@@ -71,7 +73,7 @@ def ingest_inputs(
     pipeline = Pipeline(settings)
     pipeline.coverage = summary.coverage
     correlator = Correlator(pipeline.packs) if correlate else None
-    shipping = Shipping(pipeline, output, Addresser(namespace, host_name, default_host), correlator)
+    shipping = Shipping(pipeline, output, Addresser(namespace, host_name, default_host, geoip), correlator)
 
     def unreadable(path: Path | None, message: str) -> None:
         summary.unreadable.append(f"{path or 'stdin'}: {message}")

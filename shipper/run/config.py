@@ -188,6 +188,25 @@ class QueueInputConfig(Strict):
     mta_config: str | None = None  # another instance: Postfix config directory (-c), Exim config file (-C)
 
 
+class GeoIpConfig(Strict):
+    """MaxMind-format databases for source.geo.* / source.as.* (GeoLite2 City and ASN are two files)."""
+
+    database: list[str] = Field(min_length=1)
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("database")
+    @classmethod
+    def _readable(cls, value: list[str]) -> list[str]:
+        from shipper.enrich.geoip import GeoIp
+
+        GeoIp([Path(p) for p in value]).close()  # GeoIpError (a ValueError): reported with its key
+        return value
+
+
 class RunConfig(Strict):
     inputs: list[AnyInput] | None = None  # None: the built-in default locations (files)
     output: OutputConfig
@@ -206,6 +225,7 @@ class RunConfig(Strict):
     metrics: MetricsConfig = MetricsConfig()  # Prometheus /metrics, off by default
     transactions: TransactionsConfig = TransactionsConfig()
     queue: QueueInputConfig = QueueInputConfig()
+    geoip: GeoIpConfig | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -341,6 +361,11 @@ def _anchor_paths(raw: dict[str, Any], base: Path) -> None:
                 for name in ("path", "certificate", "key", "client_ca"):
                     if isinstance(section.get(name), str) and not os.path.isabs(section[name]):
                         section[name] = os.path.normpath(base / section[name])
+    geoip = raw.get("geoip")
+    if isinstance(geoip, dict) and isinstance(geoip.get("database"), str | list):
+        listed = geoip["database"] if isinstance(geoip["database"], list) else [geoip["database"]]
+        geoip["database"] = [p if not isinstance(p, str) or os.path.isabs(p) else os.path.normpath(base / p)
+                             for p in listed]  # fmt: skip
     registry = raw.get("registry")
     if isinstance(registry, dict) and isinstance(registry.get("path"), str) and not os.path.isabs(registry["path"]):
         registry["path"] = os.path.normpath(base / registry["path"])

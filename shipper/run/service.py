@@ -163,7 +163,7 @@ class Service:
 
     def _loop(self, registry: Registry, output: Output, more: list[Input]) -> int:
         self.output = output
-        addresser = Addresser(self.config.namespace(), self.config.effective_host_name())
+        addresser = Addresser(self.config.namespace(), self.config.effective_host_name(), geoip=self._geoip())
         shipping = self.shipping = Shipping(self.pipeline, output, addresser, self.correlator, track_open=True)
         self._restore_transactions()
         files = self._files(registry)
@@ -251,6 +251,15 @@ class Service:
                 self._ship_frames(origin, ctx, ctx.flush(force=not still_open))
             if not still_open:
                 del self.contexts[key]
+
+    def _geoip(self) -> Any:
+        if self.config.geoip is None:
+            return None
+        from shipper.enrich.geoip import GeoIp
+
+        geoip = GeoIp([Path(p) for p in self.config.geoip.database])
+        self.log(f"geoip: source.geo/source.as from {', '.join(self.config.geoip.database)}")
+        return geoip
 
     def _queue_poller(self) -> Any:
         settings = self.config.queue

@@ -45,6 +45,7 @@ _SCALARS: dict[str, Any] = {
     "ip": Annotated[StrictStr, AfterValidator(_canonical_ip)],
     "date": Annotated[StrictStr, AfterValidator(_utc_iso)],
     "flattened": dict[str, Any],
+    "geo_point": dict[str, StrictFloat | StrictInt],
 }
 
 

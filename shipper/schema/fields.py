@@ -16,7 +16,17 @@ from shipper.yamlload import load_yaml
 FIELDS_FILE = Path(__file__).with_name("fields.yml")
 
 FieldType = Literal[
-    "keyword", "text", "wildcard", "constant_keyword", "long", "float", "ip", "date", "boolean", "flattened"
+    "keyword",
+    "text",
+    "wildcard",
+    "constant_keyword",
+    "long",
+    "float",
+    "ip",
+    "date",
+    "boolean",
+    "flattened",
+    "geo_point",
 ]
 
 
@@ -115,6 +125,7 @@ _COERCERS: dict[str, Callable[[Any], Any]] = {
     "constant_keyword": _identity,
     "date": _identity,
     "flattened": _identity,
+    "geo_point": _identity,
     "long": _to_long,
     "float": _to_float,
     "ip": _to_ip,

@@ -412,6 +412,26 @@ def test_reasons_chart_as_terms_and_their_words_are_searchable(ingested: dict[st
     assert deliveries["aggregations"]["r"]["buckets"]
 
 
+def test_geoip_locations_are_geo_points_a_map_can_query(es_url: str, es: Any, namespace: str, tmp_path):
+    from tests.enrich.test_geoip import ASN, CITY, write_db
+
+    city = write_db(tmp_path / "city.mmdb", "GeoLite2-City", {"81.2.69.0/24": CITY})
+    asn = write_db(tmp_path / "asn.mmdb", "GeoLite2-ASN", {"81.2.69.0/24": ASN})
+    log = tmp_path / "mail.log"
+    log.write_text("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from unknown[81.2.69.160]\n")
+    ns = namespace + "geo"
+    status, _summary, stderr = shipper("ingest", str(log), "--es", es_url, "--namespace", ns, "--setup", "--json",
+                                       "--geoip", str(city), "--geoip", str(asn), *PARSE_OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    index = f"logs-mail.*-{ns}"
+    near = {"geo_distance": {"distance": "50km", "source.geo.location": {"lat": 51.5, "lon": -0.1}}}
+    assert count(es, index, near) == 1
+    far = {"geo_distance": {"distance": "50km", "source.geo.location": {"lat": 40.7, "lon": -74.0}}}
+    assert count(es, index, far) == 0
+    found = es.search(index=index, size=0, aggs={"as": {"terms": {"field": "source.as.organization.name"}}})
+    assert [b["key"] for b in found["aggregations"]["as"]["buckets"]] == ["Andrews & Arnold Ltd"]
+
+
 AUTH_SOURCES = {"mail.postfix", "mail.dovecot", "mail.cyrus", "mail.sendmail", "mail.exim", "mail.kerio.security",
                 "mail.auth.sshd", "mail.auth.sudo", "mail.auth.su", "mail.auth.pam"}  # fmt: skip
 

@@ -133,3 +133,17 @@ def test_without_inputs_a_host_with_no_usual_file_reads_the_journal(tmp_path, mo
     assert "postfix@-.service" in journal.units and "dovecot.service" in journal.units
     monkeypatch.setattr("glob.glob", lambda pattern: ["/var/log/mail.log"] if "mail.log" in pattern else [])
     assert loaded.journald_inputs() == []  # the usual files are there: they are followed, not the journal
+
+
+def test_geoip_databases_are_relative_to_the_config_file_and_checked(tmp_path):
+    from tests.enrich.test_geoip import CITY, write_db
+
+    write_db(tmp_path / "city.mmdb", "GeoLite2-City", {"81.2.69.0/24": CITY})
+    config = tmp_path / "shipper.yml"
+    config.write_text("output: {file: {path: out.ndjson}}\ngeoip: {database: city.mmdb}\n")
+    loaded = load_config(config)
+    assert loaded.geoip is not None and loaded.geoip.database == [str(tmp_path / "city.mmdb")]
+    (tmp_path / "bad.mmdb").write_text("no")
+    config.write_text("output: {file: {path: out.ndjson}}\ngeoip: {database: [city.mmdb, bad.mmdb]}\n")
+    with pytest.raises(ConfigError, match=r"shipper.yml: geoip.database: .*bad.mmdb: not a readable MaxMind"):
+        load_config(config)

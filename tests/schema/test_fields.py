@@ -18,6 +18,10 @@ SET_BY_OUTPUT = {
     "data_stream.type", "data_stream.dataset", "data_stream.namespace", "error.type",
     "mail.deadletter.index", "mail.deadletter.status",
     "ecs.version", "related.ip", "related.user", "related.hosts",  # shipper/enrich/ecs.py (tests/enrich/test_ecs.py)
+    # shipper/enrich/geoip.py, from a database's record layout (tests/enrich/test_geoip.py)
+    "source.geo.country_iso_code", "source.geo.country_name", "source.geo.continent_code",
+    "source.geo.continent_name", "source.geo.region_iso_code", "source.geo.region_name", "source.geo.city_name",
+    "source.geo.timezone", "source.geo.location", "source.as.number", "source.as.organization.name",
 }  # fmt: skip
 # Non-ECS fields outside mail.*: the Beats' own names, which Kibana users already know.
 BEATS_FIELDS = {"log.offset", "log.source.address"}  # as Filebeat names them: dashboards and users know them

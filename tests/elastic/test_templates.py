@@ -135,6 +135,8 @@ def test_adapting_to_the_integ_test_node_drops_what_it_lacks():
     assert not types & {"match_only_text", "wildcard", "constant_keyword"}
     assert any("ILM is not available" in note for note in adapted.notes)
     assert any("mapper-extras" in note and "match_only_text" in note for note in adapted.notes)
+    assert "analysis" not in settings  # word parts need analysis-common
+    assert any("analysis-common" in note and "spamhaus" in note for note in adapted.notes)
     original = adapt(load_bundled(), TEST_NODE, LifecycleAges())  # the bundled objects are left alone
     assert original.objects == adapted.objects
     # event.original keeps ECS's index: false / doc_values: false even as a fallback
@@ -180,3 +182,15 @@ def test_a_field_that_is_also_an_object_is_refused():
 def test_dumps_is_stable_json():
     body = render()[("index", "logs-mail")]
     assert orjson.loads(dumps(body)) == body
+
+
+def test_text_is_indexed_with_the_parts_of_names_and_searched_plainly():
+    """`spamhaus` must find `zen.spamhaus.org` (and the whole name itself): index-time word parts, kept
+    originals, a plain search analyzer, on every text field (match_only_text takes the index's default)."""
+    for name in ("logs-mail@settings", "mail-transactions@settings"):
+        analysis = load_bundled()[("component", name)]["template"]["settings"]["analysis"]
+        parts = analysis["filter"]["mail_word_parts"]
+        assert parts["type"] == "word_delimiter_graph" and parts["preserve_original"] is True
+        assert analysis["analyzer"]["default"]["filter"] == ["mail_word_parts", "flatten_graph", "lowercase"]
+        assert analysis["analyzer"]["default_search"] == {"type": "custom", "tokenizer": "standard",
+                                                          "filter": ["lowercase"]}  # fmt: skip

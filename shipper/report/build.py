@@ -11,6 +11,7 @@ from typing import Any
 from shipper.core.timefmt import parse_iso
 from shipper.enrich.correlate import Correlator, Transaction
 from shipper.report import model as m
+from shipper.report.auth import AuthTally
 from shipper.report.tally import DomainStats, Tally, UserStats
 
 _FAILED_LINE = {"deferred": 0, "bounced": 1, "undeliverable": 1, "expired": 1}
@@ -32,6 +33,7 @@ class ReportBuilder:
         self.categories: dict[str, list[int]] = {}  # category -> [deferrals, bounces, rejects, other]
         self.outcomes: Counter[str] = Counter()
         self.stuck: list[Transaction] = []
+        self.auth = AuthTally()
         self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -50,6 +52,7 @@ class ReportBuilder:
         if isinstance(program, str) and isinstance(message, str):
             self.tally.feed(program, process.get("pid"), message, day, hour)
         self._category(event)
+        self.auth.feed(event, stamp)
         for tx in self.correlator.feed(event):
             self._outcome(tx)
 
@@ -135,6 +138,7 @@ class ReportBuilder:
                 (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], other=v[3], total=sum(v))
                  for c, v in self.categories.items()), key=lambda c: (-c.total, c.category)),
             stuck=_stuck_mail(self.stuck, top),
+            authentication=self.auth.summary(top),
         )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from shipper.report.model import AddressCount, Reason, Report, StuckMail, StuckMessage, Traffic
+from shipper.report.model import AddressCount, AuthSummary, Reason, Report, StuckMail, StuckMessage, Traffic
 
 SERIES = (("received", "#4e79a7"), ("delivered", "#59a14f"), ("deferred", "#f28e2b"), ("bounced", "#e15759"),
           ("rejected", "#76706e"))  # fmt: skip
@@ -118,6 +118,38 @@ def _stuck(stuck: StuckMail) -> str:
     return "".join(out)
 
 
+def _auth(auth: AuthSummary) -> str:
+    if not auth.failures and not auth.successes:
+        return ""
+    out = [
+        f"<h2>Authentication</h2><p>{auth.failures} failed logins from {auth.sources} address(es), "
+        f"{auth.successes} successful, across every source (SMTP AUTH, IMAP/POP3, SSH, PAM, ...).</p>"
+    ]
+    if auth.successes_after_failures:
+        rows = [(s.at, s.ip, s.user or "", s.service, s.failures_before, s.first_failure, s.users_tried)
+                for s in auth.successes_after_failures]  # fmt: skip
+        out.append(
+            "<h3>Logins that succeeded from an address that had failed before</h3>"
+            + _table(
+                ("at", "address", "account", "service", "failures before", "first failure", "accounts tried"), rows, 7
+            )
+        )
+    out.append(
+        "<h3>By service</h3>"
+        + _table(("failures", "successes", "service"), [(v.failures, v.successes, v.service) for v in auth.by_service])
+    )
+    if auth.by_source:
+        sources = [(a.failures, a.users, a.ip, ", ".join(a.services), a.first, a.last) for a in auth.by_source]
+        out.append(
+            "<h3>Failed logins by source address</h3>"
+            + _table(("failures", "accounts tried", "address", "services", "first", "last"), sources, 4)
+        )
+    if auth.by_user:
+        users = [(u.failures, u.sources, u.user) for u in auth.by_user]
+        out.append("<h3>Failed logins by account</h3>" + _table(("failures", "addresses", "account"), users))
+    return "".join(out)
+
+
 def render(report: Report) -> str:
     g = report.grand_totals.model_dump()
     m = report.messages.model_dump()
@@ -139,6 +171,7 @@ def render(report: Report) -> str:
                     + "<p>Rejects: this server refusing a client. Other: its own failed connections and relay "
                     "logins.</p>")  # fmt: skip
     body.append(_stuck(report.stuck))
+    body.append(_auth(report.authentication))
     if report.recipient_domains:
         domains = [
             (d.delivered, d.bytes, d.deferrals, d.avg_delay, d.max_delay, d.domain) for d in report.recipient_domains

@@ -135,6 +135,49 @@ class StuckMail(BaseModel):
     groups: list[StuckGroup]
 
 
+class AuthSource(BaseModel):
+    ip: str
+    failures: int
+    users: int  # distinct accounts tried
+    services: list[str]
+    first: str
+    last: str
+
+
+class AuthUser(BaseModel):
+    user: str
+    failures: int
+    sources: int  # distinct addresses it failed from
+
+
+class AuthService(BaseModel):
+    service: str  # the source: postfix, dovecot, auth.sshd, ...
+    failures: int
+    successes: int
+
+
+class LoginAfterFailures(BaseModel):
+    """A login that succeeded from an address with failed logins before it: a guessed password?"""
+
+    ip: str
+    user: str | None
+    service: str
+    at: str
+    failures_before: int
+    first_failure: str
+    users_tried: int
+
+
+class AuthSummary(BaseModel):
+    failures: int
+    successes: int
+    sources: int  # distinct addresses with failures
+    by_source: list[AuthSource]
+    by_user: list[AuthUser]
+    by_service: list[AuthService]
+    successes_after_failures: list[LoginAfterFailures]
+
+
 class Report(BaseModel):
     lines: int
     first: str | None
@@ -163,3 +206,4 @@ class Report(BaseModel):
     messages: Outcomes
     reason_categories: list[CategoryCount]
     stuck: StuckMail
+    authentication: AuthSummary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from shipper.report.model import AddressCount, Reason, Report, StuckMail
+from shipper.report.model import AddressCount, AuthSummary, Reason, Report, StuckMail
 
 
 def _title(text: str) -> Iterator[str]:
@@ -123,6 +123,38 @@ def render(report: Report) -> Iterator[str]:
             yield f"   {c.deferrals:9d} {c.bounces:9d} {c.rejects:9d} {c.other:9d}  {c.category}"
         yield "   (rejects: this server refusing a client; other: its own failed connections and relay logins)"
     yield from _stuck(report.stuck)
+    yield from _auth(report.authentication)
+
+
+def _auth(auth: AuthSummary) -> Iterator[str]:
+    if not auth.failures and not auth.successes:
+        return
+    yield from _title("Authentication (every source: SMTP AUTH, IMAP/POP3, SSH, PAM, ...)")
+    yield f" {auth.failures:8d}  failed logins, from {auth.sources} address(es)"
+    yield f" {auth.successes:8d}  successful logins"
+    if auth.successes_after_failures:
+        yield ""
+        yield "  LOGINS THAT SUCCEEDED FROM AN ADDRESS THAT HAD FAILED BEFORE (a guessed password?):"
+        for s in auth.successes_after_failures:
+            yield (f"    {s.at}  {s.ip}  {s.user or '?'} via {s.service}, after {s.failures_before} failure(s)"
+                   f" since {s.first_failure} ({s.users_tried} account(s) tried)")  # fmt: skip
+    yield ""
+    yield "  by service:"
+    yield "    failures  successes  service"
+    for v in auth.by_service:
+        yield f"    {v.failures:8d}  {v.successes:9d}  {v.service}"
+    if auth.by_source:
+        yield ""
+        yield "  failed logins by source address:"
+        yield "    failures  accounts  address          services; first .. last"
+        for a in auth.by_source:
+            yield f"    {a.failures:8d}  {a.users:8d}  {a.ip:<15}  {', '.join(a.services)}; {a.first} .. {a.last}"
+    if auth.by_user:
+        yield ""
+        yield "  failed logins by account:"
+        yield "    failures  addresses  account"
+        for u in auth.by_user:
+            yield f"    {u.failures:8d}  {u.sources:9d}  {u.user}"
 
 
 def _stuck(stuck: StuckMail) -> Iterator[str]:

@@ -185,3 +185,39 @@ def test_outbound_connection_failures_are_not_counted_as_rejects():
     refused = categories["connection refused"]
     assert (refused.deferrals, refused.rejects, refused.other) == (1, 0, 2)
     assert categories["blocklisted"].rejects == 1
+
+
+AUTH = """\
+Nov 28 10:00:00 mx sshd[100]: Failed password for root from 203.0.113.9 port 40000 ssh2
+Nov 28 10:00:01 mx sshd[100]: Failed password for invalid user admin from 203.0.113.9 port 40001 ssh2
+Nov 28 10:00:02 mx postfix/submission/smtpd[2521]: warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=bob@example.com
+Nov 28 10:00:03 mx dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<bob@example.com>, method=PLAIN, rip=198.51.100.20, lip=192.0.2.1, session=<abc>
+Nov 28 10:00:04 mx dovecot: imap-login: Login: user=<carol@example.com>, method=PLAIN, rip=198.51.100.21, lip=192.0.2.1, mpid=5, session=<def>
+Nov 28 10:00:05 mx sshd[101]: Accepted password for bob from 203.0.113.9 port 40002 ssh2
+Nov 28 10:00:06 mx sshd[102]: Accepted password for bob from 203.0.113.9 port 40003 ssh2
+""".splitlines()
+
+
+def test_the_authentication_section_counts_failures_by_address_account_service_and_flags_a_success_after_them():
+    from datetime import date
+
+    auth = report_of(AUTH, date(2026, 11, 28)).authentication
+    assert (auth.failures, auth.successes, auth.sources) == (4, 3, 2)
+    top = auth.by_source[0]
+    assert (top.ip, top.failures, top.users, top.services) == ("203.0.113.9", 3, 3, ["auth.sshd", "postfix"])
+    assert {u.user: (u.failures, u.sources) for u in auth.by_user} == {
+        "root": (1, 1), "admin": (1, 1), "bob@example.com": (2, 2)}  # fmt: skip
+    assert {s.service: (s.failures, s.successes) for s in auth.by_service} == {
+        "auth.sshd": (2, 2), "postfix": (1, 0), "dovecot": (1, 1)}  # fmt: skip
+    (guessed,) = auth.successes_after_failures  # once, though two logins followed
+    assert (guessed.ip, guessed.user, guessed.service, guessed.failures_before) == (
+        "203.0.113.9",
+        "bob",
+        "auth.sshd",
+        3,
+    )
+    out = "\n".join(text.render(report_of(AUTH, date(2026, 11, 28))))
+    assert "LOGINS THAT SUCCEEDED FROM AN ADDRESS THAT HAD FAILED BEFORE" in out
+    assert "203.0.113.9  bob via auth.sshd, after 3 failure(s)" in out
+    page = html.render(report_of(AUTH, date(2026, 11, 28)))
+    assert "Failed logins by source address" in page and "203.0.113.9" in page

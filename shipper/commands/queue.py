@@ -23,6 +23,7 @@ from shipper.commands.common import (
     stderr,
     with_es_options,
 )
+from shipper.parse.reasons import categories
 from shipper.queue.model import QueuedMessage, QueueError
 from shipper.terminal import printable
 
@@ -272,7 +273,8 @@ def _action(action: str, help_text: str, examples: str) -> None:
         everything: Annotated[bool, typer.Option("--all", help="Every message in the queue.")] = False,
         sender: Annotated[str | None, typer.Option(help="Messages from this address ('' = bounces).")] = None,
         recipient: Annotated[str | None, typer.Option(help="Messages to this address.")] = None,
-        reason_category: Annotated[str | None, typer.Option(help="Messages whose reason has this category.")] = None,
+        reason_category: Annotated[str | None, typer.Option(
+            help="Messages whose reason has this category: " + ", ".join(categories()) + ".")] = None,
         older_than: Annotated[str | None, typer.Option(help="Messages queued at least this long (1h, 2d).")] = None,
         queue: Annotated[str | None, typer.Option(help="Messages in this queue (deferred, hold, frozen...).")] = None,
         yes: Annotated[bool, typer.Option("--yes", help="Do it; without it, only show what would be done.")] = False,
@@ -293,6 +295,9 @@ def run_action(action: str, es_options: EsSettings, ids: list[str], everything: 
 
     from shipper.queue.actions import Selection, audit_event, batches, run, select
 
+    if reason_category is not None and reason_category not in categories():
+        error(f"--reason-category: unknown category {reason_category!r}; known: {', '.join(categories())}")
+        raise typer.Exit(EXIT_USAGE)
     selection = Selection(tuple(ids), everything, sender, recipient, reason_category,
                           parse_duration(older_than) if older_than else None, queue)  # fmt: skip
     if selection.empty():

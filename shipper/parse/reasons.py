@@ -29,6 +29,11 @@ def _rules() -> tuple[tuple[re.Pattern[str], ReasonRule], ...]:
     return tuple((re.compile(rule.match, re.IGNORECASE), rule) for rule in rules)
 
 
+def categories() -> list[str]:
+    """Every `mail.reason.category` there is: the rules' and `on hold` (a message an admin must release)."""
+    return [*dict.fromkeys(rule.category for _, rule in _rules()), "on hold"]
+
+
 def classify(text: str) -> tuple[str, str | None] | None:
     """(category, hint) of the first rule matching a reply or reason; None when no rule knows it.
     Only failure lines are classified, so trying the rules in turn costs little."""

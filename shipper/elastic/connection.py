@@ -74,16 +74,37 @@ def check_fingerprint(value: str) -> str:
     return digits
 
 
+# What a connection error usually means, and what to do: (pattern in the error, hint).
+HINTS = (
+    ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not trusted: give its CA with --ca-file (ca_file:),"
+                                  " or pin it with --fingerprint (the SHA-256 Elasticsearch printed at setup)"),
+    ("WRONG_VERSION_NUMBER", "the server does not speak TLS on that port: use http:// (or turn TLS on there)"),
+    ("record layer failure", "the server does not speak TLS on that port: use http:// (or turn TLS on there)"),
+    ("HTTP 401", "the credentials were refused: check the user and ES_PASSWORD / --es-password-file, or the API key"),
+    ("HTTP 403", "the user lacks a privilege this needs (docs/elasticsearch.md lists them)"),
+    ("Connection refused", "nothing listens there: is Elasticsearch running, and are host and port right?"),
+)  # fmt: skip
+
+
 def describe_error(exc: BaseException) -> str:
-    """A client error as one readable line without secrets: the transport's cause, or status and reason."""
+    """A client error as one readable line without secrets: the transport's cause, or status and reason, with
+    a hint where the cause is a usual one (an untrusted certificate, https on an http port, refused
+    credentials)."""
     status = getattr(exc, "status_code", None)
     body = getattr(exc, "body", None)
     if status is not None:
         reason = body.get("error") if isinstance(body, dict) else None
         if isinstance(reason, dict):
             reason = f"{reason.get('type')}: {reason.get('reason')}"
-        return redact(f"HTTP {status}: {reason or getattr(exc, 'message', exc)}")[:1000]
-    return redact(str(getattr(exc, "message", None) or exc))[:1000]
+        text = f"HTTP {status}: {reason or getattr(exc, 'message', exc)}"
+    else:
+        text = str(getattr(exc, "message", None) or exc)
+    return with_hint(redact(text)[:1000])
+
+
+def with_hint(text: str) -> str:
+    hint = next((h for pattern, h in HINTS if pattern in text), None)
+    return f"{text} (hint: {hint})" if hint and "(hint:" not in text else text
 
 
 def read_secret(path: Path, what: str) -> SecretStr:
@@ -156,10 +177,16 @@ class EsSettings(BaseModel):
             read_secret(self.bearer_token_file, "bearer token") if self.bearer_token_file
             else _env_secret(env, "ES_BEARER_TOKEN")
         )  # fmt: skip
+        username = self.username or env.get("ES_USERNAME") or None
+        if username is not None and password is None:
+            raise ConnectionSettingsError(
+                f"user {username!r} has no password: set ES_PASSWORD or give --es-password-file"
+                " (output.elasticsearch.password_file in the config)"
+            )
         try:
             return EsConnection(
                 hosts=self.hosts, cloud_id=self.cloud_id or env.get("ES_CLOUD_ID") or None,
-                username=self.username or env.get("ES_USERNAME") or None, password=password, api_key=api_key,
+                username=username, password=password, api_key=api_key,
                 bearer_token=token, ca_file=self.ca_file, fingerprint=self.fingerprint,
                 verify_certs=self.verify_certs, request_timeout=self.request_timeout,
             )  # fmt: skip

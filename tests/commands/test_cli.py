@@ -248,3 +248,34 @@ def test_report_output_is_created_0640_and_never_through_a_symlink(tmp_path):
     refused = shipper("report", "-o", str(link), log)
     assert refused.returncode == 1 and b"symbolic link: not followed" in refused.stderr
     assert not (tmp_path / "elsewhere").exists()
+
+
+COMMANDS = ["parse", "check-patterns", "fields", "setup", "ingest", "transactions", "trace", "report", "run",
+            "check-config", "status", "queue list", "queue stuck", "queue snapshot", "queue delete", "queue hold",
+            "queue release", "queue requeue", "queue flush"]  # fmt: skip
+
+
+def test_every_help_reads_the_same_way_and_fits_80_columns():
+    env = {**os.environ, "COLUMNS": "80"}
+    for command in COMMANDS:
+        done = subprocess.run([sys.executable, "-m", "shipper", *command.split(), "-h"], capture_output=True,
+                              text=True, cwd=ROOT, env=env, timeout=60)  # fmt: skip
+        assert done.returncode == 0, (command, done.stderr)
+        out = done.stdout
+        assert out.startswith(f"Usage: shipper {command} [OPTIONS]"), command
+        for odd in ("<str>", "<int", "<bool>", "<list", "<path>", "<float>", "{", "╭", "│"):
+            assert odd not in out.split("Examples:")[0].replace("<namespace>", "").replace("<source>", ""), (
+                command, odd)  # fmt: skip
+        assert max(map(len, out.splitlines())) <= 80, command
+    usage = subprocess.run([sys.executable, "-m", "shipper", "trace", "-h"], capture_output=True, text=True, cwd=ROOT)
+    assert "Usage: shipper trace [OPTIONS] QUERY [FILES]..." in usage.stdout
+
+
+def test_a_usage_mistake_is_one_error_line_and_exit_2_without_a_box():
+    for args in (["ingest", "--batch-size", "x", "samples/postfix/mail.log"], ["nosuch"], ["trace"],
+                 ["queue", "delete", "--reason-category", "no such thing", "--mta", "postfix"]):  # fmt: skip
+        done = shipper(*args)
+        err = done.stderr.decode()
+        assert done.returncode == 2, (args, err)
+        assert [line for line in err.splitlines() if line.startswith("error: ")], (args, err)
+        assert "╭" not in err and "Traceback" not in err, (args, err)

@@ -68,6 +68,8 @@ def test_certificates_are_verified_by_default(secure):
     result = run("setup", *as_admin(secure))
     assert result.returncode == 1
     assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert "hint: the server's certificate is not trusted: give its CA with --ca-file" in result.stderr
+    assert "--fingerprint" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert secure["password"] not in result.stderr + result.stdout
 
 
@@ -103,7 +105,20 @@ def test_a_wrong_password_is_refused_and_never_echoed(secure, tmp_path):
                  "--ca-file", secure["ca_file"])  # fmt: skip
     assert result.returncode == 1
     assert "401" in result.stderr and "unable to authenticate" in result.stderr
+    assert "hint: the credentials were refused" in result.stderr
     assert "4711" not in result.stderr + result.stdout
+
+
+def test_https_on_a_plain_port_and_a_user_without_password_say_what_to_do(secure, es_url):
+    plain = urlsplit(es_url)
+    result = run("setup", "--check", "--es", f"https://{plain.hostname}:{plain.port}")
+    assert result.returncode == 1 and "hint: the server does not speak TLS on that port: use http://" in result.stderr
+    result = run("setup", "--check", "--es", secure["url"], "--es-user", secure["user"], "--ca-file", secure["ca_file"])
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        f"error: user '{secure['user']}' has no password: set ES_PASSWORD or give"
+        " --es-password-file (output.elasticsearch.password_file in the config)"
+    )
 
 
 def ingest_args(secure: dict[str, Any], namespace: str) -> list[str]:

@@ -45,5 +45,5 @@ def _argument_type(self: Any, ctx: Any) -> None:
 def apply() -> None:
     core._TyperParameter.display_type = _display_type  # type: ignore[method-assign]
     core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
-    core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign,assignment]
+    core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
     core.TyperArgument._rich_display_name = _usage_name  # type: ignore[method-assign]

@@ -101,6 +101,80 @@ def input_problem(path: Path) -> str | None:
     return IS_A_DIRECTORY if stat.S_ISDIR(st.st_mode) else None
 
 
+NOT_LOGS = {".md", ".json", ".ndjson", ".yml", ".yaml"}
+
+
+def expand_inputs(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path], list[str], set[Path]]:
+    """Files from paths, globs (expanded here when the shell did not) and directories (walked, skipping
+    dot-files and documentation/data files); the arguments that matched nothing; and which files were found
+    (by a glob or a walk) rather than named: those are opened under the symbolic-link policy
+    (shipper/safeopen.py), and a link refused by it is skipped with a warning."""
+    import glob
+
+    from shipper.safeopen import check_found
+
+    found: list[Path] = []
+    missing: list[str] = []
+    discovered: set[Path] = set()
+    for arg in paths:
+        if arg == "-":
+            found.append(Path("-"))
+            continue
+        named = not glob.has_magic(arg)
+        problem = input_problem(Path(arg)) if named else None
+        if named and problem == NO_SUCH_FILE:
+            missing.append(arg)
+            continue
+        if named and problem != IS_A_DIRECTORY:  # an unreadable one is reported by name when it is opened
+            found.append(Path(arg))
+            continue
+        matches = [arg] if named else sorted(glob.glob(arg, recursive=True))
+        candidates: list[Path] = []
+        for match in matches:
+            path = Path(match)
+            if path.is_dir() and (named or not path.is_symlink()):
+                candidates += sorted(
+                    p for p in path.rglob("*")
+                    if (p.is_file() or p.is_symlink()) and p.suffix not in NOT_LOGS
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )  # fmt: skip
+            elif path.is_file() or path.is_symlink():
+                candidates.append(path)
+        for path in candidates:
+            refusal = check_found(str(path), follow_symlinks)
+            if refusal is not None:
+                stderr().print(f"warning: skipped {refusal}", markup=False, highlight=False, soft_wrap=True)
+                continue
+            found.append(path)
+            discovered.add(path)
+        if not candidates:
+            missing.append(arg)
+    return found, missing, discovered
+
+
+def resolve_inputs(args: list[Path] | None) -> tuple[list[Path], set[Path], int]:
+    """The files a reading command (parse, report, transactions, trace) reads, expanded as `ingest` expands
+    them: directories walked, globs matched; an argument that names nothing is an error line, and nothing at
+    all to read exits 1. Also which were found rather than named (opened under the symbolic-link policy), and
+    how many arguments named nothing."""
+    if not args:
+        return [], set(), 0
+    files, missing, discovered = expand_inputs([str(a) for a in args])
+    for arg in missing:
+        error(f"{arg}: no such file (or nothing matched)")
+    if not files:
+        raise typer.Exit(EXIT_FAILED)
+    return files, discovered, len(missing)
+
+
+def input_opener(discovered: set[Path]) -> Callable[[Path], BinaryIO]:
+    """Open a found file without following a link planted by others (shipper/safeopen.py), a named one as is."""
+    from shipper.core.compression import open_binary
+    from shipper.safeopen import stream_found
+
+    return lambda path: stream_found(str(path)) if path in discovered else open_binary(path)
+
+
 class ByteProgress:
     """One bar over all input files by bytes read (compressed bytes for compressed files), on stderr, shown
     only when stderr is a terminal and (unless `always`) stdout is not; rich is imported only then."""
@@ -326,7 +400,11 @@ def ensure_templates(client: object, run_setup_first: bool, warn: Callable[[str]
 
 
 def parsed_events(
-    files: list[Path], timezone: str, reference_date: str | None, progress: ByteProgress | None = None
+    files: list[Path],
+    timezone: str,
+    reference_date: str | None,
+    progress: ByteProgress | None = None,
+    discovered: set[Path] | None = None,
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
     """A way to parse the files (again, each time it is called), and the list their problems go to; bad
     options exit at once."""
@@ -343,7 +421,7 @@ def parsed_events(
     failed: list[str] = []
 
     def events() -> Iterator[dict[str, Any]]:
-        inputs = open_inputs(files, lambda p, m: failed.append(f"{p}: {m}"))
+        inputs = open_inputs(files, lambda p, m: failed.append(f"{p}: {m}"), input_opener(discovered or set()))
         on_chunk = progress.update if progress is not None else lambda path, stream: None
         yield from parse_events(inputs, options, on_chunk, lambda p, m: failed.append(f"{p or 'stdin'}: {m}"))
 

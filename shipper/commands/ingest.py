@@ -13,8 +13,6 @@ from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    IS_A_DIRECTORY,
-    NO_SUCH_FILE,
     ByteProgress,
     ReferenceDateOption,
     TimezoneOption,
@@ -22,7 +20,7 @@ from shipper.commands.common import (
     duration,
     ensure_templates,
     error,
-    input_problem,
+    expand_inputs,
     parse_reference_date,
     stderr,
     with_es_options,
@@ -37,57 +35,6 @@ if TYPE_CHECKING:
     from shipper.pipeline.emit import ParseSettings
     from shipper.pipeline.framing import Line
     from shipper.pipeline.ingest import IngestSummary
-
-
-NOT_LOGS = {".md", ".json", ".ndjson", ".yml", ".yaml"}
-
-
-def _expand(paths: list[str], follow_symlinks: bool = False) -> tuple[list[Path], list[str], set[Path]]:
-    """Files from paths, globs (expanded here when the shell did not) and directories (walked, skipping
-    dot-files and documentation/data files); the arguments that matched nothing; and which files were found
-    (by a glob or a walk) rather than named: those are opened under the symbolic-link policy
-    (shipper/safeopen.py), and a link refused by it is skipped with a warning."""
-    import glob
-
-    from shipper.safeopen import check_found
-
-    found: list[Path] = []
-    missing: list[str] = []
-    discovered: set[Path] = set()
-    for arg in paths:
-        if arg == "-":
-            found.append(Path("-"))
-            continue
-        named = not glob.has_magic(arg)
-        problem = input_problem(Path(arg)) if named else None
-        if named and problem == NO_SUCH_FILE:
-            missing.append(arg)
-            continue
-        if named and problem != IS_A_DIRECTORY:  # an unreadable one is reported by name when it is opened
-            found.append(Path(arg))
-            continue
-        matches = [arg] if named else sorted(glob.glob(arg, recursive=True))
-        candidates: list[Path] = []
-        for match in matches:
-            path = Path(match)
-            if path.is_dir() and (named or not path.is_symlink()):
-                candidates += sorted(
-                    p for p in path.rglob("*")
-                    if (p.is_file() or p.is_symlink()) and p.suffix not in NOT_LOGS
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )  # fmt: skip
-            elif path.is_file() or path.is_symlink():
-                candidates.append(path)
-        for path in candidates:
-            refusal = check_found(str(path), follow_symlinks)
-            if refusal is not None:
-                stderr().print(f"warning: skipped {refusal}", markup=False, highlight=False, soft_wrap=True)
-                continue
-            found.append(path)
-            discovered.add(path)
-        if not candidates:
-            missing.append(arg)
-    return found, missing, discovered
 
 
 @with_es_options
@@ -190,7 +137,7 @@ def ingest(
     if not paths and not journal:
         error("name files to read, '-' for stdin, or --journal")
         raise typer.Exit(EXIT_USAGE)
-    files, missing, discovered = _expand(paths or [], follow_symlinks)
+    files, missing, discovered = expand_inputs(paths or [], follow_symlinks)
     for arg in missing:
         error(f"{arg}: no such file (or nothing matched)")
     if not files and not journal:

@@ -15,8 +15,9 @@ from shipper.commands.common import (
     ByteProgress,
     TimezoneOption,
     error,
-    input_problem,
+    input_opener,
     parse_reference_date,
+    resolve_inputs,
     stderr,
 )
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 def parse(
     files: Annotated[
-        list[Path] | None, typer.Argument(help="Log files (plain, .gz, .bz2, .xz); none or '-' reads stdin.")
+        list[Path] | None,
+        typer.Argument(help="Log files, directories or globs (plain, .gz, .bz2, .xz); none or '-' reads stdin."),
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="Use only this pack (e.g. postfix) instead of choosing by program name.")
@@ -62,17 +64,10 @@ def parse(
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
 
-    paths = list(files or [])
-    problems = {p: problem for p in paths if str(p) != "-" and (problem := input_problem(p))}
-    for path, problem in problems.items():
-        error(f"{path}: {problem}")
-    missing = list(problems)
-    paths = [p for p in paths if p not in problems]
-    if missing and not paths:
-        raise typer.Exit(EXIT_FAILED)
+    paths, discovered, missing = resolve_inputs(files)  # what named nothing: reported now, exit 1 at the end
 
     coverage = Coverage()
-    failed: list[Path | None] = list(missing)
+    failed: list[Path | None] = [None] if missing else []
     out = sys.stdout.buffer
     progress = ByteProgress(paths)
 
@@ -84,7 +79,7 @@ def parse(
         # A stream (stdin) is parsed in-process and each block is flushed at once, so `tail -f |` stays live.
         streaming = not paths or any(str(p) == "-" for p in paths)
         jobs = 1 if streaming else (workers or default_workers())
-        inputs = open_inputs(paths, on_error)
+        inputs = open_inputs(paths, on_error, input_opener(discovered))
         with progress:
             for chunk_coverage in parse_inputs(inputs, options, out, jobs, progress.update, streaming, on_error):
                 coverage.merge(chunk_coverage)

@@ -23,6 +23,7 @@ from shipper.commands.common import (
     error,
     note_evicted,
     parsed_events,
+    resolve_inputs,
 )
 from shipper.files import write_new
 from shipper.terminal import printable
@@ -35,7 +36,10 @@ class ReportFormat(StrEnum):
 
 
 def report(
-    files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); '-' = stdin.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Log files in time order, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin."),
+    ],
     output_format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="text, json or html.")
     ] = ReportFormat.text,
@@ -72,13 +76,23 @@ def report(
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     only_day = _report_day(day, tz) if day is not None else None
+    files, discovered, missing = resolve_inputs(files)
     progress = ByteProgress([p for p in files if str(p) != "-"], always=output is not None, label="reading")
-    events, failed = parsed_events(files, timezone, reference_date, progress)
+    events, failed = parsed_events(files, timezone, reference_date, progress, discovered)
     correlator = Correlator(load_packs(), ttl=ttl, max_open=max_open)
     builder = ReportBuilder(correlator, tz, timezone_name(tz), syslog_name, top, only_day)
     with progress:
         result = build(events(), builder)
     note_evicted(correlator)
+    failed += ["an input named nothing"] * bool(missing)
+    if not result.lines and failed:  # nothing read: the errors say why; a report of zeros would mislead
+        for problem in dict.fromkeys(failed):
+            error(problem)
+        raise typer.Exit(EXIT_FAILED)
+    if only_day is not None and not result.lines:
+        covers = f"it covers {builder.days[0]} .. {builder.days[1]}" if builder.days else "it has no timestamps"
+        error(f"no line of {only_day} in the input ({timezone_name(tz)}): {covers}")
+        raise typer.Exit(EXIT_FAILED)
     if output_format is ReportFormat.json:
         rendered = result.model_dump_json(indent=2) + "\n"
     elif output_format is ReportFormat.html:
@@ -98,7 +112,7 @@ def report(
         why = "a symbolic link: not followed" if exc.errno == errno.ELOOP else exc.strerror
         error(f"{output}: cannot write ({why})")
         raise typer.Exit(EXIT_FAILED) from None
-    for problem in dict.fromkeys(failed):
+    for problem in dict.fromkeys(p for p in failed if p != "an input named nothing"):
         error(problem)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 

@@ -19,6 +19,7 @@ from shipper.commands.common import (
     connect,
     error,
     parsed_events,
+    resolve_inputs,
     with_es_options,
 )
 from shipper.terminal import printable
@@ -82,7 +83,9 @@ def trace(
     if any(str(p) == "-" for p in files):
         error("trace reads its files twice: give files, not stdin")
         raise typer.Exit(EXIT_USAGE)
-    events, failed = parsed_events(files, timezone, reference_date)
+    files, discovered, missing = resolve_inputs(files)
+    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered)
+    failed += ["an input named nothing"] * bool(missing)
     found = run_trace(query, events, Correlator(load_packs()))
     for problem in dict.fromkeys(failed):
         error(problem)

@@ -18,11 +18,15 @@ from shipper.commands.common import (
     error,
     note_evicted,
     parsed_events,
+    resolve_inputs,
 )
 
 
 def transactions(
-    files: Annotated[list[Path], typer.Argument(help="Log files in time order (plain, .gz, .bz2, .xz); '-' = stdin.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Log files in time order, directories or globs (plain, .gz, .bz2, .xz); '-' = stdin."),
+    ],
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
     ttl: TtlOption = "6d",  # type: ignore[assignment]
@@ -39,7 +43,9 @@ def transactions(
     from shipper.enrich.correlate import Correlator
     from shipper.parse.packs import load_packs
 
-    events, failed = parsed_events(files, timezone, reference_date)
+    files, discovered, missing = resolve_inputs(files)
+    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered)
+    failed += ["an input named nothing"] * bool(missing)
     correlator = Correlator(load_packs(), ttl=ttl, max_open=max_open)
     out = sys.stdout.buffer
     try:

@@ -34,6 +34,7 @@ class ReportBuilder:
         self.outcomes: Counter[str] = Counter()
         self.stuck: list[Transaction] = []
         self.auth = AuthTally()
+        self.days: tuple[str, str] | None = None  # the first and last local day of every timestamped line read
         self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -42,6 +43,7 @@ class ReportBuilder:
             self.lines += self.day is None
             return
         day, hour = self._day_hour(stamp)
+        self.days = (min(self.days[0], day), max(self.days[1], day)) if self.days else (day, day)
         if self.day is not None and day != self.day:
             return
         self.lines += 1

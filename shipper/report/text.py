@@ -1,4 +1,5 @@
-"""The report as text, laid out as pflogsumm lays its report out (exact numbers instead of k/m units)."""
+"""The report as text, laid out as pflogsumm lays its report out, sizes in its k/m units (the JSON form has
+the exact byte counts)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ def _title(text: str) -> Iterator[str]:
     yield "-" * len(text)
 
 
+def units(value: int) -> str:
+    """A byte count as pflogsumm prints it: `k` past 512 KiB, `m` past 500 MiB (its adj_int_units)."""
+    if value > 524_288_000:
+        return f"{value // 1_048_576}m"
+    if value > 524_288:
+        return f"{value // 1024}k"
+    return str(value)
+
+
 def _seconds(value: float) -> str:
     for limit, unit, div in ((3600, "h", 3600), (60, "m", 60)):
         if value > limit:
@@ -25,10 +35,13 @@ def _reasons(title: str, reasons: list[Reason]) -> Iterator[str]:
         return
     yield from _title(title)
     where = None
+    totals: dict[str, int] = {}
+    for item in reasons:
+        totals[item.where] = totals.get(item.where, 0) + item.count
     for item in reasons:
         if item.where != where:
             where = item.where
-            yield f"  {where}"
+            yield f"  {where} (total: {totals[where]})"
         detail = f"  ({item.detail})" if item.detail else ""
         yield f"    {item.count:6d}   {item.reason}{detail}"
 
@@ -38,7 +51,8 @@ def _addresses(title: str, rows: list[AddressCount], key: str) -> Iterator[str]:
         return
     yield from _title(title)
     for row in rows:
-        yield f" {getattr(row, key):8d}   {row.address}"
+        value = getattr(row, key)
+        yield f" {units(value) if key == 'bytes' else value:>8}   {row.address}"
 
 
 def render(report: Report) -> Iterator[str]:
@@ -58,8 +72,8 @@ def render(report: Report) -> Iterator[str]:
     yield f" {g.held:8d}  held"
     yield f" {g.discarded:8d}  discarded ({g.discarded_percent}%)"
     yield ""
-    yield f" {g.bytes_received:8d}  bytes received"
-    yield f" {g.bytes_delivered:8d}  bytes delivered"
+    yield f" {units(g.bytes_received):>8}  bytes received"
+    yield f" {units(g.bytes_delivered):>8}  bytes delivered"
     yield f" {g.senders:8d}  senders"
     yield f" {g.sending_domains:8d}  sending hosts/domains"
     yield f" {g.recipients:8d}  recipients"
@@ -93,14 +107,14 @@ def render(report: Report) -> Iterator[str]:
         yield " sent cnt       bytes   defers   avg dly   max dly  host/domain"
         for r in report.recipient_domains:
             yield (
-                f" {r.delivered:8d}  {r.bytes:10d}  {r.deferrals:7d}  {_seconds(r.avg_delay)}"
+                f" {r.delivered:8d}  {units(r.bytes):>10}  {r.deferrals:7d}  {_seconds(r.avg_delay)}"
                 f"   {_seconds(r.max_delay)}  {r.domain}"
             )
     if report.sending_domains:
         yield from _title("Host/Domain Summary: Messages Received")
         yield " msg cnt        bytes   host/domain"
         for s in report.sending_domains:
-            yield f" {s.messages:7d}  {s.bytes:11d}   {s.domain}"
+            yield f" {s.messages:7d}  {units(s.bytes):>11}   {s.domain}"
     yield from _addresses("Senders by message count", report.senders_by_count, "messages")
     yield from _addresses("Recipients by message count", report.recipients_by_count, "messages")
     yield from _addresses("Senders by message size", report.senders_by_size, "bytes")

@@ -154,10 +154,10 @@ def test_fifo_and_device_inputs(tmp_path: Path):
     assert len(result.stdout.splitlines()) == len(sample.splitlines())
 
 
-def test_directory_is_refused_with_a_hint(tmp_path: Path):
+def test_an_empty_directory_is_an_error_naming_it(tmp_path: Path):
     result = shipper("parse", str(tmp_path))
-    assert result.returncode == 1
-    assert b"is a directory" in result.stderr
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode().strip() == f"error: {tmp_path}: no such file (or nothing matched)"
 
 
 def test_closed_output_pipe_ends_quietly_with_workers():
@@ -279,3 +279,37 @@ def test_a_usage_mistake_is_one_error_line_and_exit_2_without_a_box():
         assert done.returncode == 2, (args, err)
         assert [line for line in err.splitlines() if line.startswith("error: ")], (args, err)
         assert "╭" not in err and "Traceback" not in err, (args, err)
+
+
+def test_report_of_nothing_readable_is_an_error_not_a_report_of_zeros(tmp_path):
+    done = shipper("report", str(tmp_path / "nonexistent.log"))
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.decode().startswith("error: ") and "nonexistent.log" in done.stderr.decode()
+
+
+def test_report_of_a_day_the_log_does_not_have_says_which_days_it_covers():
+    done = shipper("report", "samples/postfix/mail.log", "-d", "2026-12-03", "--timezone", "UTC",
+                   "--reference-date", "2026-11-28")  # fmt: skip
+    assert done.returncode == 1 and done.stdout == b""
+    assert "error: no line of 2026-12-03 in the input (UTC): it covers 2025-12-31 .. 2026-01-01" in done.stderr.decode()
+
+
+def test_report_sizes_read_as_pflogsumm_prints_them_and_json_keeps_bytes():
+    text = shipper("report", "samples/postfix/mail.log", "--timezone", "UTC", "--reference-date", "2026-11-28")
+    as_json = json.loads(shipper("report", "samples/postfix/mail.log", "--timezone", "UTC", "--format", "json",
+                                 "--reference-date", "2026-11-28").stdout)  # fmt: skip
+    received = as_json["grand_totals"]["bytes_received"]
+    assert received > 524_288 and f"{received // 1024}k  bytes received" in text.stdout.decode()
+    assert "  smtp (total: " in text.stdout.decode()
+
+
+def test_reading_commands_take_directories_as_ingest_does(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "mail.log").write_bytes((SAMPLES / "postfix" / "mail.log").read_bytes())
+    (tmp_path / "logs" / "README.md").write_text("not a log")
+    parsed = shipper("parse", str(tmp_path / "logs"), "--timezone", "UTC")
+    assert parsed.returncode == 0, parsed.stderr
+    assert len(parsed.stdout.splitlines()) == len((SAMPLES / "postfix" / "mail.log").read_bytes().splitlines())
+    for command in ("report", "transactions"):
+        done = shipper(command, str(tmp_path / "logs"), "--timezone", "UTC")
+        assert done.returncode == 0 and done.stdout, (command, done.stderr)

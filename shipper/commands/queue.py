@@ -49,6 +49,12 @@ class Format(StrEnum):
     json = "json"
 
 
+class ListFormat(StrEnum):
+    table = "table"
+    plain = "plain"
+    json = "json"
+
+
 MtaOption = Annotated[MtaChoice, typer.Option("--mta", help="Whose queue: auto finds the installed tool.")]
 FromOption = Annotated[
     Path | None,
@@ -99,36 +105,74 @@ def load_queue(mta_choice: MtaChoice, saved: Path | None, mta_config: str | None
     return mta, listing
 
 
-def _print_table(messages: list[QueuedMessage], title: str) -> None:
-    """Every cell is plain text: a sender `"[/]"@x` or a reply holding `[link=...]` is shown as written."""
+def _reason_text(m: QueuedMessage) -> str:
+    from shipper.queue.mta import diagnose
+
+    said, category, _ = diagnose(m)
+    reason = f"{category}: {said}" if category and said and category != said else (said or "")
+    if said != m.reason and m.reason:  # held: the reply of its last attempt before that
+        reason += f"; last reply: {m.reason}"
+    return reason
+
+
+def _plain_rows(m: QueuedMessage) -> list[str]:
+    arrival = m.arrival.strftime("%Y-%m-%dT%H:%M:%S") if m.arrival else "?"
+    head = [m.queue_id, m.queue, arrival, str(m.age_seconds if m.age_seconds is not None else "?"),
+            str(m.size if m.size is not None else "?"), m.sender or "<>"]  # fmt: skip
+    reason = _reason_text(m).replace("\t", " ")
+    pending = [r.address + (" (delivered)" if r.delivered else "") for r in m.recipients] or ["?"]
+    return ["\t".join([*head, address, reason]) for address in pending]
+
+
+def _print_table(messages: list[QueuedMessage], title: str, width: int | None = None) -> None:
+    """Every cell is plain text: a sender `"[/]"@x` or a reply holding `[link=...]` is shown as written. An
+    address is never broken across lines (it could not be copied): the reason column gives way, and where
+    even that leaves it too narrow, each message is a block as `mailq` prints it, the reason below."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from shipper.queue.mta import diagnose
-
-    table = Table(title=Text(title), title_justify="left", box=None, pad_edge=False)
-    for column in ("queue id", "queue", "arrival", "age", "size"):
-        table.add_column(column, no_wrap=True)
-    for column in ("sender", "recipients", "reason"):
-        table.add_column(column, overflow="fold")
-    for m in messages:
-        said, category, _ = diagnose(m)
-        reason = f"{category}: {said}" if category and said and category != said else (said or "")
-        if said != m.reason and m.reason:  # held: the reply of its last attempt before that
-            reason += f"; last reply: {m.reason}"
-        cells = (
-            m.queue_id, m.queue, m.arrival.strftime("%Y-%m-%d %H:%M:%S") if m.arrival else "?",
-            human_age(m.age_seconds),
-            str(m.size if m.size is not None else "?"), m.sender or "<>",
-            "\n".join(printable(r.address) + (" (delivered)" if r.delivered else "") for r in m.recipients),
-            reason,
-        )  # fmt: skip
-        table.add_row(*(Text(cell if "\n" in cell else printable(cell)) for cell in cells))
-    console = Console()
-    if not console.is_terminal:  # a pipe or a file: lines as long as they need, not 80 columns
+    console = Console(width=width) if width else Console()
+    if not width and not console.is_terminal:  # a pipe or a file: lines as long as they need, not 80 columns
         console = Console(width=max(console.width, 200))
+    rows = [_cells(m) for m in messages]
+    fixed = [max([len(h)] + [max(map(len, r[i].split("\n"))) for r in rows]) for i, h in enumerate(COLUMNS[:-1])]
+    if console.width - (sum(fixed) + 2 * len(fixed)) < REASON_MIN:
+        _print_blocks(messages, rows, title, console.width)
+        return
+    table = Table(title=Text(title), title_justify="left", box=None, pad_edge=False)
+    for column in COLUMNS[:-1]:
+        table.add_column(column, no_wrap=True)
+    table.add_column(COLUMNS[-1], overflow="fold", ratio=1)
+    for cells in rows:
+        table.add_row(*(Text(cell) for cell in cells))
     console.print(table)
+
+
+COLUMNS = ("queue id", "queue", "arrival", "age", "size", "sender", "recipients", "reason")
+REASON_MIN = 24
+
+
+def _cells(m: QueuedMessage) -> tuple[str, ...]:
+    return (
+        m.queue_id, m.queue, m.arrival.strftime("%Y-%m-%d %H:%M:%S") if m.arrival else "?",
+        human_age(m.age_seconds), str(m.size if m.size is not None else "?"), printable(m.sender or "<>"),
+        "\n".join(printable(r.address) + (" (delivered)" if r.delivered else "") for r in m.recipients),
+        printable(_reason_text(m)),
+    )  # fmt: skip
+
+
+def _print_blocks(messages: list[QueuedMessage], rows: list[tuple[str, ...]], title: str, width: int) -> None:
+    import textwrap
+
+    typer.echo(title)
+    for cells in rows:
+        typer.echo("  ".join(cells[:6]))
+        for address in cells[6].split("\n"):
+            typer.echo(f"    {address}")
+        if cells[7]:
+            for line in textwrap.wrap(f"({cells[7]})", max(width - 4, 20), break_on_hyphens=False):
+                typer.echo(f"    {line}")
 
 
 @queue_app.command(
@@ -142,13 +186,20 @@ def _print_table(messages: list[QueuedMessage], title: str) -> None:
 )
 def list_queue(
     mta: MtaOption = MtaChoice.auto, saved: FromOption = None, mta_config: MtaConfigOption = None,
-    output_format: Annotated[Format, typer.Option("--format", help="table, or json (one per line).")] = Format.table,
+    output_format: Annotated[ListFormat, typer.Option(
+        "--format", help="table; plain (one tab-separated line per recipient, for grep and awk); json (one per line).",
+    )] = ListFormat.table,
 ) -> None:  # fmt: skip
     """Every queued message: queue ID, queue, arrival, age, size, sender, recipients, reason and its category."""
     from shipper.queue.mta import diagnose
 
     found_mta, messages = load_queue(mta, saved, mta_config)
-    if output_format is Format.json:
+    if output_format is ListFormat.plain:
+        for m in messages:
+            for row in _plain_rows(m):
+                typer.echo(printable(row))
+        return
+    if output_format is ListFormat.json:
         out = sys.stdout.buffer
         for m in messages:
             said, category, hint = diagnose(m)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -72,13 +73,13 @@ def test_stuck_and_a_dry_run_print_no_control_characters(tmp_path):
 
 
 def test_queue_list_never_breaks_an_address_at_any_width(capsys):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shipper.commands.queue import _print_table
     from shipper.queue.mta import POSTFIX, read_saved
 
     data = Path(__file__).parents[1] / "queue" / "data" / "postfix-p.txt"
-    messages = list(read_saved(POSTFIX, data.read_text(), datetime(2026, 12, 4, tzinfo=timezone.utc)))
+    messages = list(read_saved(POSTFIX, data.read_text(), datetime(2026, 12, 4, tzinfo=UTC)))
     addresses = {m.sender for m in messages} | {r.address for m in messages for r in m.recipients}
     for width in (60, 80, 100, 120, 200):
         _print_table(messages, "postfix queue", width=width)
@@ -94,4 +95,4 @@ def test_queue_list_plain_is_one_line_per_recipient():
     assert done.returncode == 0, done.stderr
     rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert len(rows) == 6 and all(len(r) == 8 for r in rows)
-    assert ["E561999033A", "bob@remote.test"] == [rows[3][0], rows[3][6]] and rows[4][6] == "carol@remote.test"
+    assert [rows[3][0], rows[3][6]] == ["E561999033A", "bob@remote.test"] and rows[4][6] == "carol@remote.test"

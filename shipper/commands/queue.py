@@ -23,6 +23,7 @@ from shipper.commands.common import (
     stderr,
     with_es_options,
 )
+from shipper.core.durations import human_age
 from shipper.parse.reasons import categories
 from shipper.queue.model import QueuedMessage, QueueError
 from shipper.terminal import printable
@@ -70,20 +71,6 @@ MtaConfigOption = Annotated[
 def parse_duration(text: str) -> int:
     """Whole seconds, in the one duration syntax (core/durations.py)."""
     return int(duration(text))
-
-
-def human_age(seconds: int | None) -> str:
-    """`3d04h`, `2h05m`, `7m12s`, `40s`."""
-    if seconds is None:
-        return "?"
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def load_queue(mta_choice: MtaChoice, saved: Path | None, mta_config: str | None) -> tuple[Any, list[QueuedMessage]]:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
-from shipper.commands.common import EXIT_FAILED, EXIT_USAGE, ConfigOption, error, load_run_config, log_line
+from shipper.commands.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    ConfigOption,
+    error,
+    load_run_config,
+    log_line,
+)
+from shipper.core.durations import human_age
+from shipper.terminal import printable
 
 
 def run(config: ConfigOption) -> None:
@@ -72,19 +82,40 @@ def check_config(config: ConfigOption) -> None:
 
 
 def status(config: ConfigOption) -> None:
-    """Show the registry: every followed file, the offset shipped and confirmed, and how far behind it is."""
-    import os
+    """Whether `shipper run` is running on this registry, when it last saved, and every followed file: the
+    offset shipped and confirmed, how far behind it is, and a rotated file under the name it has now.
 
-    from shipper.run.registry import Registry, RegistryError
+    Reads the registry and its lock only: it needs neither the output nor its credentials. Exit status 0."""
+    import os
+    from datetime import datetime
+
+    from shipper.run.registry import Registry, RegistryError, RunLock
 
     settings = load_run_config(config, lenient=True)
+    path = settings.registry.path
     try:
-        registry = Registry.load(settings.registry.path)
+        registry = Registry.load(path)
     except RegistryError as exc:
         error(str(exc))
         raise typer.Exit(EXIT_FAILED) from None
+    holder = RunLock(path).holder()
+    if holder is None:
+        typer.echo("shipper run: not running on this registry")
+    else:
+        since = holder.get("started")
+        when = f", since {datetime.fromtimestamp(since).isoformat(timespec='seconds')}" if since else ""
+        typer.echo(f"shipper run: running (pid {holder.get('pid', '?')}{when})")
+    try:
+        saved = os.stat(path).st_mtime
+        age = human_age(int(time.time() - saved))
+        typer.echo(f"last shipped: {datetime.fromtimestamp(saved).isoformat(timespec='seconds')} ({age} ago),"
+                   f" registry {path}")  # fmt: skip
+    except OSError:
+        typer.echo(f"last shipped: never (no registry at {path})")
+    if registry.cursors:
+        typer.echo(f"journal: {len(registry.cursors)} input(s) with a confirmed cursor")
     if not registry.files:
-        typer.echo(f"{settings.registry.path}: no files shipped yet")
+        typer.echo("no files shipped yet")
         return
     typer.echo(f"{'offset':>14} {'size':>14} {'lag':>12}  state     path")
     for state in sorted(registry.files.values(), key=lambda s: (s.finished, s.path)):
@@ -93,10 +124,41 @@ def status(config: ConfigOption) -> None:
             same = (st.st_dev, st.st_ino) == (state.device, state.inode)
         except OSError:
             st, same = None, False
-        size = st.st_size if st is not None and same else state.size
+        where = state.path if same else _current_name(state.path, state.device, state.inode)
+        size = st.st_size if st is not None and same else _size(where) if where else state.size
         lag = max(0, size - state.offset)
-        kind = "finished" if state.finished else "following" if same else "rotated"
-        typer.echo(f"{state.offset:>14} {size:>14} {lag:>12}  {kind:<9} {state.path}")
+        kind = "finished" if state.finished else "following" if same else "rotated" if where else "gone"
+        shown = state.path if same or where is None else f"{where} (was {state.path})"
+        typer.echo(f"{state.offset:>14} {size:>14} {lag:>12}  {kind:<9} {printable(shown)}")
+
+
+def _current_name(path: str, device: int, inode: int) -> str | None:
+    """Where a rotated file is now: the entry of its directory with its device and inode (mail.log.1)."""
+    import os
+
+    directory = os.path.dirname(path) or "."
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for name in names:
+        candidate = os.path.join(directory, name)
+        try:
+            st = os.stat(candidate, follow_symlinks=False)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (device, inode):
+            return candidate
+    return None
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.stat(path, follow_symlinks=False).st_size
+    except OSError:
+        return 0
 
 
 def register(app: typer.Typer) -> None:

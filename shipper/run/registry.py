@@ -136,3 +136,58 @@ class Registry:
 
     def forget(self, state: FileState) -> None:
         self.files.pop(state.key, None)
+
+
+class RunLock:
+    """`<registry>.lock`: held (flock, exclusive) by the `shipper run` that uses the registry, holding its pid
+    and start time. A second `run` on the same registry is refused (two would overwrite each other's
+    offsets); `shipper status` tells from it whether one is running. The kernel drops the lock when the
+    process dies, so a stale file from a crash never blocks a start."""
+
+    def __init__(self, registry_path: Path) -> None:
+        self.path = registry_path.with_name(registry_path.name + ".lock")
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self.holder() or {}
+            os.close(fd)
+            raise RegistryError(
+                f"{self.path.with_suffix('')}: another shipper run (pid {holder.get('pid', '?')}) "
+                "uses this registry; stop it first or give this one its own registry.path"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, orjson.dumps({"pid": os.getpid(), "started": time.time()}))
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def holder(self) -> dict[str, float] | None:
+        """The running `shipper run`'s pid and start time, or None when none holds the lock."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                data = orjson.loads(os.read(fd, 4096) or b"{}")
+                return data if isinstance(data, dict) else {}
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        except (OSError, orjson.JSONDecodeError):
+            return {}
+        finally:
+            os.close(fd)

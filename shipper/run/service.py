@@ -32,7 +32,7 @@ from shipper.pipeline.inputs import Input, Origin
 from shipper.receive.syslog_input import SyslogInput
 from shipper.run.config import ConfigError, RunConfig, load_config
 from shipper.run.follow import FilesInput
-from shipper.run.registry import Registry
+from shipper.run.registry import Registry, RunLock
 from shipper.run.tailer import Tailer, TailerEvents
 
 FLUSH_AFTER = 0.5  # seconds a partly filled batch may wait while more lines keep coming
@@ -121,19 +121,24 @@ class Service:
     def run(self, *, output: Callable[[Ack], Output] | None = None, inputs: list[Input] | None = None) -> int:
         """Until stopped. The output and the inputs are the configuration's, unless given (another program, a
         test): an output is built from the acknowledgement callback it must call; inputs are added to the files."""
-        registry = Registry.load(self.config.registry.path)
-        receivers: list[Input] = [*self._receivers(), *self._journals(registry)]
+        lock = RunLock(self.config.registry.path)
+        lock.acquire()  # RegistryError: another run uses this registry
         try:
-            self._install_signals()
-            built = output(self._on_ack) if output is not None else open_output(
-                self.config.output, self._on_ack, queue_batches=self.config.queue_batches, log=self.log,
-                stopping=self.stopping,
-            )  # fmt: skip
-        except BaseException:
-            for receiver in receivers:
-                receiver.close()
-            raise
-        return self._loop(registry, built, [*receivers, *(inputs or [])])
+            registry = Registry.load(self.config.registry.path)
+            receivers: list[Input] = [*self._receivers(), *self._journals(registry)]
+            try:
+                self._install_signals()
+                built = output(self._on_ack) if output is not None else open_output(
+                    self.config.output, self._on_ack, queue_batches=self.config.queue_batches, log=self.log,
+                    stopping=self.stopping,
+                )  # fmt: skip
+            except BaseException:
+                for receiver in receivers:
+                    receiver.close()
+                raise
+            return self._loop(registry, built, [*receivers, *(inputs or [])])
+        finally:
+            lock.release()
 
     def _journals(self, registry: Registry) -> list[Input]:
         from shipper.journal.journal_input import JournalInput

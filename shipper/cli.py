@@ -21,9 +21,20 @@ app = typer.Typer(
 
 
 def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"shipper {__version__}")
-        raise typer.Exit()
+    """The program's version, and those of what it ships as data: the pattern packs (how many, and a
+    digest of their files) and the index templates (the content hash `setup --check` compares)."""
+    if not value:
+        return
+    import hashlib
+
+    from shipper.elastic.templates import content_hash, render
+    from shipper.resources import grok_patterns_dir
+
+    files = sorted(grok_patterns_dir().glob("*.yml"))
+    digest = hashlib.sha256(b"".join(f.name.encode() + b"\0" + f.read_bytes() for f in files)).hexdigest()[:12]
+    templates = content_hash({f"{kind}/{name}": body for (kind, name), body in render().items()})
+    typer.echo(f"shipper {__version__}\npattern packs: {len(files)} ({digest})\nindex templates: {templates}")
+    raise typer.Exit()
 
 
 @app.callback()
@@ -33,6 +44,14 @@ def main_options(
     ] = False,
 ) -> None:
     """Mail-server logs and mail queues into the Elastic Stack."""
+
+
+@app.command(hidden=True)
+def manpage() -> None:
+    """The manual page (roff), rendered from the commands' help: `shipper manpage > docs/shipper.1`."""
+    from shipper.manpage import render
+
+    typer.echo(render(app, __version__), nl=False)
 
 
 for command in (parse, patterns, fields, setup, ingest, transactions, trace, report, run):

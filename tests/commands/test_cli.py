@@ -313,3 +313,25 @@ def test_reading_commands_take_directories_as_ingest_does(tmp_path):
     for command in ("report", "transactions"):
         done = shipper(command, str(tmp_path / "logs"), "--timezone", "UTC")
         assert done.returncode == 0 and done.stdout, (command, done.stderr)
+
+
+def test_the_manual_page_is_the_help_rendered_and_current():
+    fresh = shipper("manpage")
+    assert fresh.returncode == 0
+    assert (ROOT / "docs" / "shipper.1").read_bytes() == fresh.stdout, (
+        "docs/shipper.1 is stale: shipper manpage > docs/shipper.1"
+    )
+    page = fresh.stdout.decode()
+    for command in COMMANDS:
+        assert f".SS {command}\n" in page, command
+    rendered = subprocess.run(["man", "-l", "-"], input=fresh.stdout, capture_output=True, env={
+        **os.environ, "MANWIDTH": "80", "MAN_KEEP_FORMATTING": "0"}, timeout=60)  # fmt: skip
+    if rendered.returncode == 0:  # man-db is not on every machine; groff's troff is what matters
+        assert b"shipper queue stuck" in rendered.stdout and not rendered.stderr
+
+
+def test_version_names_the_packs_and_templates_it_ships():
+    done = shipper("--version")
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0 and lines[0].startswith("shipper ")
+    assert lines[1].startswith("pattern packs: 27 (") and lines[2].startswith("index templates: ")

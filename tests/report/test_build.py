@@ -94,7 +94,7 @@ class _Checker(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.tags[tag] += 1
-        if tag not in ("meta", "br", "line", "rect"):
+        if tag not in ("meta", "br", "wbr", "line", "rect"):  # void elements (and SVG shapes closed later)
             self.stack.append(tag)
 
     def handle_startendtag(self, tag, attrs):

@@ -6,8 +6,8 @@ Every string from a log is escaped."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from html import escape
 
 from shipper.report.model import AddressCount, AuthSummary, Reason, Report, StuckMail, StuckMessage, Traffic

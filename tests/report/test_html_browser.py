@@ -18,8 +18,10 @@ from shipper.report import html
 from tests.mailsim import Simulation
 from tests.report.test_build import report_of
 
-PROBE = ("<script>const e = document.documentElement; document.body.setAttribute('data-probe', "
-         "e.scrollWidth + ' ' + e.clientWidth + ' ' + document.querySelectorAll('details').length);</script>")  # fmt: skip
+PROBE = (
+    "<script>const e = document.documentElement; document.body.setAttribute('data-probe', "
+    "e.scrollWidth + ' ' + e.clientWidth + ' ' + document.querySelectorAll('details').length);</script>"
+)
 LONG = "x" * 300
 HOSTILE_LINES = [
     f"Nov 28 10:00:00 mx postfix/qmgr[1]: 4AB12CD001: from=<{LONG}@example.org>, size=1, nrcpt=1 (queue active)",

@@ -284,7 +284,7 @@ def _print_ingest_summary(summary: IngestSummary, as_json: bool, out: TextIO) ->
         "parsed": summary.parsed,
         "generic": summary.generic,
         "unparsed": summary.lines - summary.parsed - summary.generic,
-        "indexed": bulk.indexed - summary.transactions,
+        "indexed": bulk.indexed,
         "already_present": bulk.already_present,
         "dead_lettered": bulk.dead_lettered,
         "failed": bulk.failed,

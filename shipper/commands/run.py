@@ -61,6 +61,9 @@ def check_config(config: ConfigOption) -> None:
     else:
         target = out.type
     typer.echo(f"{config}: OK; output: {target}; registry: {settings.registry.path}")
+    geoip = f"; geoip: {', '.join(settings.geoip.database)}" if settings.geoip else ""
+    typer.echo(f"  host.name: {settings.effective_host_name()}; time zone for lines without one: "
+               f"{settings.timezone}{geoip}")  # fmt: skip
     for item in settings.effective_inputs():
         for pattern in item.paths:
             matches = (

@@ -25,10 +25,14 @@ class Record:
 
 @dataclass
 class OutputStats:
-    """Final outcomes. `indexed`: accepted by the output; `already_present`: the output had it already (a
-    replay); `dead_lettered`: refused for good and set aside with the reason; `failed`: neither."""
+    """Final outcomes. `indexed`: log events accepted by the output; `documents`: message (transaction)
+    documents written, counted apart; `already_present`: the output had it already (a replay);
+    `dead_lettered`: refused for good and set aside with the reason; `failed`: neither. `verb` says what
+    accepting is for this output: `indexed` (Elasticsearch) or `written` (a file, stdout)."""
 
     indexed: int = 0
+    documents: int = 0
+    verb: str = "indexed"
     already_present: int = 0
     dead_lettered: int = 0
     failed: int = 0

@@ -21,7 +21,7 @@ class NdjsonOutput:
         self.sync = sync  # fsync each batch (a file)
         self.owned = owned  # closed with the output (a file, not stdout)
         self.batch: list[Record] = []
-        self.stats = OutputStats()
+        self.stats = OutputStats(verb="written")
         self.batch_started = 0.0
 
     def add(self, record: Record) -> None:
@@ -38,7 +38,9 @@ class NdjsonOutput:
         self.stream.flush()
         if self.sync:
             os.fsync(self.stream.fileno())
-        self.stats.indexed += len(self.batch)
+        documents = sum(record.op == "index" for record in self.batch)
+        self.stats.indexed += len(self.batch) - documents
+        self.stats.documents += documents
         self.ack(self.batch)
         self.batch = []
 

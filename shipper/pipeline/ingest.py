@@ -48,7 +48,8 @@ class IngestSummary:
     def accounted(self) -> bool:
         """Every line read (and every transaction document) has exactly one outcome."""
         bulk = self.bulk
-        return bulk.indexed + bulk.already_present + bulk.dead_lettered + bulk.failed == self.lines + self.transactions
+        done = bulk.indexed + bulk.documents + bulk.already_present + bulk.dead_lettered + bulk.failed
+        return done == self.lines + self.transactions
 
     @property
     def ok(self) -> bool:

@@ -287,7 +287,8 @@ class Service:
         def snapshot() -> dict[str, Any]:
             stats = output.stats
             return {
-                "lines": self.lines, "indexed": stats.indexed, "already_present": stats.already_present,
+                "lines": self.lines, "indexed": stats.indexed, "documents": stats.documents,
+                "already_present": stats.already_present,
                 "dead_lettered": stats.dead_lettered, "failed": stats.failed, "retries": stats.retries,
                 "depth": output.depth(), "files": files.lag(),
                 "transactions_open": len(self.correlator.live) if self.correlator else 0,
@@ -401,6 +402,7 @@ class Service:
 
 def _outcomes(stats: OutputStats) -> str:
     return (
-        f"indexed {stats.indexed}, already present {stats.already_present}, dead-lettered {stats.dead_lettered}, "
+        f"{stats.verb} {stats.indexed} lines and {stats.documents} message documents, already present "
+        f"{stats.already_present}, dead-lettered {stats.dead_lettered}, "
         f"failed {stats.failed}, retries {stats.retries}"
     )

@@ -64,7 +64,7 @@ def test_status_says_whether_run_runs_and_shows_a_rotated_file_under_its_new_nam
     log.write_text("Nov 28 10:00:00 mx postfix/smtpd[1]: connect from a[192.0.2.1]\n")
     config = tmp_path / "shipper.yml"
     config.write_text("inputs: [{paths: [logs/mail.log]}]\noutput: {file: {path: out.ndjson}}\n"
-                      "registry: {path: state/registry.json}\nscan_interval: 0.2\n")  # fmt: skip
+                      "registry: {path: state/registry.json}\nscan_interval: 0.2\nstatus_interval: 0.3\n")  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
     run = subprocess.Popen([sys.executable, "-m", "shipper", "run", "-c", str(config)], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -88,3 +88,5 @@ def test_status_says_whether_run_runs_and_shows_a_rotated_file_under_its_new_nam
         run.terminate()
         run.wait(30)
     assert "shipper run: not running on this registry" in shipper("status", "-c", str(config)).stdout
+    log_text = run.stderr.read() if run.stderr else ""
+    assert "written 2 lines and 0 message documents" in log_text  # a file is written, not indexed

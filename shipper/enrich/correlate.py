@@ -104,8 +104,7 @@ class Transaction:
 
     def hold_hint(self) -> str:
         release = f": {self.release.format(id=self.ids[-1])}" if self.release else ""
-        return (f"{self.held} since {self.held_since} ({self.held_by}); the MTA does not try to deliver it "
-                f"until it is released{release}")  # fmt: skip
+        return f"the MTA does not try to deliver it until it is released{release}"
 
     def doc_id(self) -> str:
         """Stable across re-runs of the same logs: host, instance, first queue ID and when it appeared."""

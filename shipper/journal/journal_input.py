@@ -16,7 +16,6 @@ import queue
 import shutil
 import subprocess
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,6 +24,7 @@ import orjson
 
 from shipper.journal.entries import render, seqnum
 from shipper.pipeline.framing import Line
+from shipper.pipeline.inputs import StreamOrigin
 
 IDENTITY = b"journald"  # with an entry's sequence number and text, its `_id` (run and ingest alike)
 QUEUE_ENTRIES = 20_000
@@ -64,13 +64,9 @@ def registry_key(settings: Any) -> str:
     return "journald:" + hashlib.blake2b(parts, digest_size=8).hexdigest()
 
 
-class JournalOrigin:
+class JournalOrigin(StreamOrigin):
     def __init__(self, owner: JournalInput) -> None:
         self.owner = owner
-
-    @property
-    def path(self) -> str | None:
-        return None
 
     @property
     def source(self) -> str | None:
@@ -83,17 +79,6 @@ class JournalOrigin:
     @property
     def identity(self) -> bytes | None:
         return IDENTITY
-
-    @property
-    def generation(self) -> int:
-        return 0
-
-    @property
-    def peer(self) -> str | None:
-        return None
-
-    def last_write(self) -> float:
-        return time.time()
 
     def confirm(self, end: int) -> None:
         self.owner.confirm(end)

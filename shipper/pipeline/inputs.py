@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -55,6 +56,21 @@ class Origin(Protocol):
 
     def confirm(self, end: int) -> None:
         """Everything before offset `end` is acknowledged by the output."""
+
+
+class StreamOrigin:
+    """The part every origin that is no file shares (a syslog sender, the journal): no path, never starts
+    over, its lines as recent as now. Subclasses give source, timezone, identity and confirm."""
+
+    path: str | None = None
+    generation: int = 0
+
+    @property
+    def peer(self) -> str | None:
+        return None
+
+    def last_write(self) -> float:
+        return time.time()
 
 
 class Input(Protocol):

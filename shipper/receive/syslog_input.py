@@ -12,29 +12,25 @@ from __future__ import annotations
 
 import ssl
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from shipper.pipeline.framing import Line
+from shipper.pipeline.inputs import StreamOrigin
 from shipper.receive.server import Receiver, _host
 from shipper.receive.store import Message, Store
 
 TAKE = 2000  # messages per poll
 
 
-class SenderOrigin:
+class SenderOrigin(StreamOrigin):
     """The messages of one sending host."""
 
     def __init__(self, owner: SyslogInput, host: str) -> None:
         self.owner = owner
         self.host = host
         self.pending: deque[int] = deque()  # ends of its messages taken and not yet confirmed
-
-    @property
-    def path(self) -> str | None:
-        return None
 
     @property
     def source(self) -> str | None:
@@ -49,15 +45,8 @@ class SenderOrigin:
         return self.owner.store.identity
 
     @property
-    def generation(self) -> int:
-        return 0
-
-    @property
     def peer(self) -> str | None:
         return self.host
-
-    def last_write(self) -> float:
-        return time.time()
 
     def confirm(self, end: int) -> None:
         self.owner.confirm(self, end)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ByteSize,
     ConfigDict,
@@ -41,6 +42,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _checked_zone(value: str | None) -> str | None:
+    from shipper.parse.timestamps import resolve_timezone
+
+    if value is not None:
+        resolve_timezone(value)
+    return value
+
+
+# an input's own zone for timestamps without one; None: the top-level `timezone`
+OptionalZone = Annotated[str | None, AfterValidator(_checked_zone)]
+
+
 class InputConfig(Strict):
     """Files followed (`type: files`, the default)."""
 
@@ -49,16 +62,7 @@ class InputConfig(Strict):
     source: str | None = None  # the pack for every line; None: chosen by program name
     exclude: list[str] = []  # glob patterns of file names to leave alone
     follow_symlinks: bool = False  # follow links to files owned by root or the directory's owner (docs/security.md)
-    timezone: str | None = None  # for these files' timestamps without a zone; None: the top-level `timezone`
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        from shipper.parse.timestamps import resolve_timezone
-
-        if value is not None:
-            resolve_timezone(value)
-        return value
+    timezone: OptionalZone = None
 
 
 class TlsFilesConfig(Strict):
@@ -84,7 +88,7 @@ class SyslogInputConfig(Strict):
     max_connections: int = Field(1000, ge=1)  # then a new one takes the place of the one silent the longest
     idle_timeout: Seconds = 600.0  # a connection silent this long is closed
     source: str | None = None  # the pack for every message; None: chosen by program name
-    timezone: str | None = None  # for timestamps without a zone; None: the top-level `timezone`
+    timezone: OptionalZone = None
 
     @field_validator("listen")
     @classmethod
@@ -93,15 +97,6 @@ class SyslogInputConfig(Strict):
 
         for text in value:
             Endpoint.parse(text)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        from shipper.parse.timestamps import resolve_timezone
-
-        if value is not None:
-            resolve_timezone(value)
         return value
 
     @model_validator(mode="after")
@@ -122,7 +117,7 @@ class JournaldInputConfig(Strict):
     directory: Path | None = None  # another machine's or a container's journal (journalctl --directory)
     files: list[Path] = []  # journal files (journalctl --file)
     source: str | None = None
-    timezone: str | None = None
+    timezone: OptionalZone = None
 
     @field_validator("matches")
     @classmethod

@@ -21,12 +21,13 @@ class Record:
     source: bytes
     token: Any = None
     op: str = "create"  # "index" for documents replaced as they change (message transactions)
+    kind: str = "line"  # what it is, for the counts: a log line, or a `document` (a message's, a queue snapshot's)
 
 
 @dataclass
 class OutputStats:
-    """Final outcomes. `indexed`: log events accepted by the output; `documents`: message (transaction)
-    documents written, counted apart; `already_present`: the output had it already (a replay);
+    """Final outcomes. `indexed`: log events accepted by the output; `documents`: message (transaction) and
+    queue snapshot documents written, counted apart; `already_present`: the output had it already (a replay);
     `dead_lettered`: refused for good and set aside with the reason; `failed`: neither. `verb` says what
     accepting is for this output: `indexed` (Elasticsearch) or `written` (a file, stdout)."""
 

@@ -120,7 +120,7 @@ class BulkWriter:
                             self.stats.note(f"refused ({status}): {_error_text(info.get('error'))[:500]}")
                 # streaming_bulk yields only failures: the rest of the request was created
                 created = len(todo) - len(done)
-                documents = sum(e.op == "index" for e in todo if e.id not in done)
+                documents = sum(e.kind != "line" for e in todo if e.id not in done)
                 self.stats.indexed += (created - documents) * primary
                 self.stats.documents += documents * primary
                 if created or len(done) > len(retry_later):

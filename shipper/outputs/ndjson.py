@@ -38,7 +38,7 @@ class NdjsonOutput:
         self.stream.flush()
         if self.sync:
             os.fsync(self.stream.fileno())
-        documents = sum(record.op == "index" for record in self.batch)
+        documents = sum(record.kind != "line" for record in self.batch)
         self.stats.indexed += len(self.batch) - documents
         self.stats.documents += documents
         self.ack(self.batch)

@@ -184,7 +184,7 @@ def transaction_record(tx: Transaction, index: str) -> Record:
     doc = tx.doc()
     doc["host"]["name"] = doc["host"]["hostname"]
     complete(doc)
-    return Record(index, tx.doc_id(), orjson.dumps(doc), op="index")
+    return Record(index, tx.doc_id(), orjson.dumps(doc), op="index", kind="document")
 
 
 class Shipping:

@@ -67,7 +67,7 @@ class QueuePoller:
         for problem in sorted(skipped - self.skipped):  # each unreadable entry said once, not every interval
             self.log(f"warning: queue input: {problem}")
         self.skipped = skipped
-        batch = [Record(self.index, uuid.uuid4().hex, orjson.dumps(d)) for d in docs]
+        batch = [Record(self.index, uuid.uuid4().hex, orjson.dumps(d), kind="document") for d in docs]
         try:
             self.ready.put(batch, timeout=self.interval)
         except queue.Full:

@@ -402,7 +402,7 @@ class Service:
 
 def _outcomes(stats: OutputStats) -> str:
     return (
-        f"{stats.verb} {stats.indexed} lines and {stats.documents} message documents, already present "
+        f"{stats.verb} {stats.indexed} lines and {stats.documents} message/queue documents, already present "
         f"{stats.already_present}, dead-lettered {stats.dead_lettered}, "
         f"failed {stats.failed}, retries {stats.retries}"
     )

@@ -89,4 +89,4 @@ def test_status_says_whether_run_runs_and_shows_a_rotated_file_under_its_new_nam
         run.wait(30)
     assert "shipper run: not running on this registry" in shipper("status", "-c", str(config)).stdout
     log_text = run.stderr.read() if run.stderr else ""
-    assert "written 2 lines and 0 message documents" in log_text  # a file is written, not indexed
+    assert "written 2 lines and 0 message/queue documents" in log_text  # a file is written, not indexed

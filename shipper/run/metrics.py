@@ -21,8 +21,10 @@ class ServiceCollector(Collector):
         for outcome in ("indexed", "already_present", "dead_lettered", "failed"):
             outcomes.add_metric([outcome], state[outcome])
         yield outcomes
-        yield CounterMetricFamily("shipper_message_documents", "Message (transaction) and queue snapshot documents written",
-                                  value=state.get("documents", 0))  # fmt: skip
+        yield CounterMetricFamily(
+            "shipper_message_documents", "Message (transaction) and queue snapshot documents written",
+            value=state.get("documents", 0),
+        )
         yield CounterMetricFamily("shipper_output_retries", "Bulk requests retried", value=state["retries"])
         yield GaugeMetricFamily(
             "shipper_transactions_open", "Message transactions held open", value=state["transactions_open"]

@@ -22,7 +22,8 @@ class ServiceCollector(Collector):
             outcomes.add_metric([outcome], state[outcome])
         yield outcomes
         yield CounterMetricFamily(
-            "shipper_message_documents", "Message (transaction) and queue snapshot documents written",
+            "shipper_message_documents",
+            "Message (transaction) and queue snapshot documents written",
             value=state.get("documents", 0),
         )
         yield CounterMetricFamily("shipper_output_retries", "Bulk requests retried", value=state["retries"])

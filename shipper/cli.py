@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from shipper import __version__, helpstyle
-from shipper.commands import fields, ingest, parse, patterns, queue, report, run, setup, trace, transactions
+from shipper.commands import fields, ingest, parse, patterns, queue, report, run, search, setup, trace, transactions
 
 helpstyle.apply()
 app = typer.Typer(
@@ -54,7 +54,7 @@ def manpage() -> None:
     typer.echo(render(app, __version__), nl=False)
 
 
-for command in (parse, patterns, fields, setup, ingest, transactions, trace, report, run):
+for command in (parse, patterns, fields, setup, ingest, transactions, trace, report, search, run):
     command.register(app)
 app.add_typer(queue.queue_app, name="queue")
 

@@ -250,7 +250,8 @@ def test_report_output_is_created_0640_and_never_through_a_symlink(tmp_path):
     assert not (tmp_path / "elsewhere").exists()
 
 
-COMMANDS = ["parse", "check-patterns", "fields", "setup", "ingest", "transactions", "trace", "report", "run",
+COMMANDS = ["parse", "check-patterns", "fields", "setup", "ingest", "transactions", "trace", "report", "search", "grep",
+            "run",
             "check-config", "status", "queue list", "queue stuck", "queue snapshot", "queue delete", "queue hold",
             "queue release", "queue requeue", "queue flush"]  # fmt: skip
 
@@ -335,3 +336,28 @@ def test_version_names_the_packs_and_templates_it_ships():
     lines = done.stdout.decode().splitlines()
     assert done.returncode == 0 and lines[0].startswith("shipper ")
     assert lines[1].startswith("pattern packs: 27 (") and lines[2].startswith("index templates: ")
+
+
+def test_grep_finds_with_kql_and_says_where_a_query_is_wrong():
+    found = shipper("grep", "event.category: authentication and event.outcome: failure", "samples/postfix/",
+                    "--count", "--timezone", "UTC")  # fmt: skip
+    assert found.returncode == 0 and int(found.stdout) > 0
+    none = shipper("grep", "mail.status: nothing-like-this", "samples/postfix/mail.log", "--count")
+    assert none.returncode == 1 and none.stdout.strip() == b"0"
+    wrong = shipper("grep", "mail.status:(deferred", "samples/postfix/mail.log")
+    err = wrong.stderr.decode().splitlines()
+    assert (
+        wrong.returncode == 2 and err[0] == "error: KQL syntax error at column 22: expected ')', found 'end of query'"
+    )
+    assert err[2].index("^") - len("error:   ") == 21
+
+
+def test_search_explain_prints_the_dsl_and_contacts_nothing():
+    done = shipper("search", "mail.status: deferred and source.ip: 192.0.2.0/24", "--explain", "--from", "now-1d")
+    assert done.returncode == 0, done.stderr
+    dsl = json.loads(done.stdout)
+    inner = dsl["bool"]["filter"]
+    assert inner[1] == {"range": {"@timestamp": {"gte": "now-1d"}}}
+    assert inner[0] == {
+        "bool": {"filter": [{"match": {"mail.status": "deferred"}}, {"match": {"source.ip": "192.0.2.0/24"}}]}
+    }

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
+import orjson
 import pytest
 
 from shipper.kibana.objects import load_source
+from shipper.kibana.rules import load_rules, rule_body
+from shipper.kql.dsl import to_dsl
+from shipper.kql.parser import parse
+from shipper.kql.types import cluster_types
 from tests.conftest import REFERENCE, ROOT
 from tests.integration.conftest import shipper
 
@@ -74,3 +80,28 @@ def test_every_saved_search_runs_on_the_cluster_and_agrees_with_grep(indexed: st
     if search.data_view == "shipper-logs-mail":
         assert remote == _count("grep", search.query, "samples/", "--count", *OPTIONS), search.id
     assert (remote > 0) == (search.id in NONZERO), (search.id, remote)
+
+
+RULES = load_rules(ROOT / "kibana_dashboards" / "src" / "rules.yml")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_alert_rule_query_and_grouping_runs_on_the_cluster(indexed: str, es: Any, rule):
+    """What the rule would ask, over all time instead of its window: its query (the DSL an es-query rule
+    carries, the KQL filter of an index-threshold one, translated with the cluster's field types), and for
+    a rule counting per term the terms aggregation on that field (aggregatable)."""
+    index = rule.index.replace("*", f"*-{indexed}" if rule.index.startswith("logs-") else indexed, 1)
+    body = rule_body(rule)
+    if body["rule_type_id"] == ".es-query":
+        query = orjson.loads(body["params"]["esQuery"])["query"]
+    else:
+        query = to_dsl(parse(body["params"]["filterKuery"]), cluster_types(es, index))
+    aggs = {"per": {"terms": {"field": rule.group_by, "size": 10}}} if rule.group_by else None
+    found = es.search(index=index, query=query, size=0, aggs=aggs, ignore_unavailable=True, allow_no_indices=True)
+    assert found["_shards"]["failed"] == 0, rule.id
+    if rule.id in ("shipper-brute-force", "shipper-deferral-spike", "shipper-virus-detected",
+                   "shipper-local-delivery-down"):  # fmt: skip
+        assert found["hits"]["total"]["value"] > 0, rule.id  # the samples hold such events
+    if rule.id == "shipper-brute-force":
+        buckets = found["aggregations"]["per"]["buckets"]
+        assert buckets and buckets[0]["doc_count"] >= 10  # the samples' worst address

@@ -28,8 +28,13 @@ def fields_of(node: Node) -> set[str]:
     return set()
 
 
-def test_the_bundled_file_is_generated_and_current():
+def test_the_bundled_file_and_its_readme_are_generated_and_current():
+    from shipper.kibana.readme import render_readme
+    from shipper.kibana.rules import load_rules
+
     assert BUNDLED.read_bytes() == render(load_source(SOURCE)), "stale: PYTHONPATH=. python3 scripts/regen_kibana.py"
+    readme = render_readme(load_source(SOURCE), load_rules(SOURCE.with_name("rules.yml")))
+    assert (BUNDLED.parent / "README.md").read_text() == readme, "stale: PYTHONPATH=. python3 scripts/regen_kibana.py"
 
 
 def test_the_objects_are_well_formed_for_kibanas_import():

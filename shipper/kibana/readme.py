@@ -1,0 +1,48 @@
+"""kibana_dashboards/README.md, rendered from the same sources as the objects (a test keeps it current)."""
+
+from __future__ import annotations
+
+from shipper.kibana.objects import Source
+from shipper.kibana.rules import Rule
+
+HEAD = """# kibana_dashboards
+
+Kibana saved objects for what shipper indexes, built as code: `src/searches.yml` and `src/rules.yml` are the
+readable sources, `shipper-saved-objects.ndjson` the file Kibana imports (Stack Management > Saved Objects >
+Import, or `POST /api/saved_objects/_import`); `PYTHONPATH=. python3 scripts/regen_kibana.py` renders it and
+this page, and a test fails when either is stale.
+
+**Never imported into a live Kibana** (no Kibana runs where shipper is built). What is checked instead: the
+format Kibana's import reads (one object per line; id, type, attributes, references; `searchSourceJSON` as a
+JSON string; every reference resolved; ids unique; migration versions `coreMigrationVersion 8.8.0` and
+`typeMigrationVersion 8.0.0`, the oldest format written, so Kibana 8.8+ and 9.x migrate them up on import);
+every field a search or rule names is in `shipper/schema/fields.yml`; every query runs on the test
+Elasticsearch loaded with the samples, a search with the count `shipper grep` gives over the same samples,
+a rule with its per-term aggregation (`tests/integration/test_kql.py`).
+
+Still to come (issue 18): the Lens dashboards, and `shipper setup --kibana`, which will import the objects
+and install the rules through Kibana's alerting API (`POST /api/alerting/rule/<id>`; the bodies are
+`shipper.kibana.rules.rule_body`).
+"""
+
+
+def render_readme(source: Source, rules: list[Rule]) -> str:
+    out = [HEAD, "## Data views", "", "| id | pattern | name |", "| --- | --- | --- |"]
+    out += [f"| `{v.id}` | `{v.title}` | {v.name} |" for v in source.data_views]
+    out += [
+        "",
+        "## Saved searches (Discover)",
+        "",
+        "| title | data view | KQL | columns |",
+        "| --- | --- | --- | --- |",
+    ]
+    for s in source.searches:
+        columns = ", ".join(f"`{c}`" for c in s.columns)
+        out.append(f"| {s.title} | `{s.data_view}` | `{s.query.replace('|', chr(92) + '|')}` | {columns} |")
+    out += ["", "## Alert rules (disabled, no actions: connectors are yours)", "",
+            "| name | type | index | KQL | fires when |", "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for r in rules:
+        per = f" per `{r.group_by}`" if r.group_by else ""
+        out.append(f"| {r.name} | `.{r.type}` | `{r.index}` | `{r.filter.replace('|', chr(92) + '|')}` | "
+                   f"more than {r.threshold} in {r.window}{per} |")  # fmt: skip
+    return "\n".join(out) + "\n"

@@ -20,9 +20,15 @@ every field a search or rule names is in `shipper/schema/fields.yml`; every quer
 Elasticsearch loaded with the samples, a search with the count `shipper grep` gives over the same samples,
 a rule with its per-term aggregation (`tests/integration/test_kql.py`).
 
-Still to come (issue 18): the Lens dashboards, and `shipper setup --kibana`, which will import the objects
-and install the rules through Kibana's alerting API (`POST /api/alerting/rule/<id>`; the bodies are
-`shipper.kibana.rules.rule_body`).
+`shipper setup --kibana URL [--kibana-space S]` installs them: it checks the version (`GET /api/status`,
+8.8 or newer), imports the NDJSON (`POST /api/saved_objects/_import?overwrite=true`, multipart field `file`,
+`kbn-xsrf`), and creates each rule through the alerting API (`POST /api/alerting/rule/<id>`), updating it
+with `PUT` when it exists, so a second run changes nothing it should not; credentials from `KIBANA_API_KEY`
+(or `--kibana-api-key-file`), or `KIBANA_USERNAME`/`KIBANA_PASSWORD`; TLS verified (`--kibana-ca-file`).
+`shipper setup --export DIR` writes the exact bodies it would send. Tested against a local HTTP server that
+checks every request as Kibana's endpoints would (`tests/kibana/test_install.py`): **not a real Kibana**.
+
+Still to come (issue 18): the Lens dashboards.
 """
 
 

@@ -99,6 +99,9 @@ def format_problems(ndjson: bytes) -> list[str]:
         seen[key] = number
         objects.append((number, obj))
     for number, obj in objects:
+        for key, value in obj["attributes"].items():
+            if key.endswith("JSON") and not (isinstance(value, str) and _parses(value)):
+                problems.append(f"line {number}: {key} must be a JSON string that parses, as Kibana stores it")
         if obj.get("coreMigrationVersion") != CORE_MIGRATION_VERSION:
             problems.append(f"line {number}: coreMigrationVersion {obj.get('coreMigrationVersion')!r}")
         meta = obj["attributes"].get("kibanaSavedObjectMeta", {})
@@ -118,3 +121,11 @@ def format_problems(ndjson: bytes) -> list[str]:
             if (ref.get("type"), ref.get("id")) not in seen:
                 problems.append(f"line {number}: reference {ref.get('type')}:{ref.get('id')} is not in the file")
     return problems
+
+
+def _parses(text: str) -> bool:
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True

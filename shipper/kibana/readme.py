@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shipper.kibana.dashboards import Dashboard
 from shipper.kibana.objects import Source
 from shipper.kibana.rules import Rule
 
@@ -28,12 +29,30 @@ with `PUT` when it exists, so a second run changes nothing it should not; creden
 `shipper setup --export DIR` writes the exact bodies it would send. Tested against a local HTTP server that
 checks every request as Kibana's endpoints would (`tests/kibana/test_install.py`): **not a real Kibana**.
 
-Still to come (issue 18): the Lens dashboards.
+The dashboards' panels are by-value Lens visualizations; the tests check each layer as Lens reads it (its
+columns, the visualization's accessors, the data view reference, every field defined and aggregatable) and
+run the aggregation Kibana would send for each panel on the test cluster loaded with the samples.
 """
 
 
-def render_readme(source: Source, rules: list[Rule]) -> str:
-    out = [HEAD, "## Data views", "", "| id | pattern | name |", "| --- | --- | --- |"]
+def render_readme(source: Source, rules: list[Rule], dashboards: list[Dashboard]) -> str:
+    out = [HEAD, "## Dashboards (Lens panels)", ""]
+    for dashboard in dashboards:
+        out += [
+            f"### {dashboard.title} (`{dashboard.id}`)",
+            "",
+            "| panel | chart | data view | KQL | buckets | metric |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for p in dashboard.panels:
+            buckets = ", ".join(("date histogram of " if b.date_histogram else f"top {b.size} of ") + f"`{b.field}`"
+                                for b in p.buckets) or "-"  # fmt: skip
+            operation, field = p.metric.operation
+            metric = operation.replace("_", " ") + (f" of `{field}`" if field else "")
+            out.append(f"| {p.title} | {p.chart} | `{p.data_view}` | `{p.filter.replace('|', chr(92) + '|')}` | "
+                       f"{buckets} | {metric} |")  # fmt: skip
+        out.append("")
+    out += ["## Data views", "", "| id | pattern | name |", "| --- | --- | --- |"]
     out += [f"| `{v.id}` | `{v.title}` | {v.name} |" for v in source.data_views]
     out += [
         "",

@@ -10,11 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
+from shipper.kibana.dashboards import load_dashboards, panel_request
 from shipper.kibana.objects import load_source
 from shipper.kibana.rules import load_rules, rule_body
 from shipper.kql.dsl import to_dsl
 from shipper.kql.parser import parse
-from shipper.kql.types import cluster_types
+from shipper.kql.types import cluster_types, offline_types
 from tests.conftest import REFERENCE, ROOT
 from tests.integration.conftest import shipper
 
@@ -105,3 +106,32 @@ def test_every_alert_rule_query_and_grouping_runs_on_the_cluster(indexed: str, e
     if rule.id == "shipper-brute-force":
         buckets = found["aggregations"]["per"]["buckets"]
         assert buckets and buckets[0]["doc_count"] >= 10  # the samples' worst address
+
+
+DASHBOARDS = load_dashboards(ROOT / "kibana_dashboards" / "src" / "dashboards.yml")
+PANELS = [(d.id, p) for d in DASHBOARDS for p in d.panels]
+# panels the samples leave empty: no queue snapshot or queue action is ingested, no line lacks a rule, no
+# event is refused
+EMPTY = {"Queued messages per queue", "Oldest message age (s)", "Queued messages by reason", "Queue actions",
+         "Lines without a specific rule, per dataset and program", "Dead letters by error"}  # fmt: skip
+
+
+def _buckets(aggs: dict[str, Any]) -> int:
+    """Non-empty leaves of a panel's aggregation: buckets with documents (and a metric with a value)."""
+    bucket = aggs.get("bucket")
+    if bucket is None:
+        metric = aggs.get("metric")
+        return int(metric is None or metric.get("value") is not None or bool(metric.get("values")))
+    return sum(_buckets(b) for b in bucket["buckets"] if b["doc_count"])
+
+
+@pytest.mark.parametrize(("dashboard", "panel"), PANELS, ids=[f"{d}:{p.title}" for d, p in PANELS])
+def test_every_dashboard_panel_aggregates_on_the_cluster(indexed: str, es: Any, dashboard: str, panel):
+    """The aggregation Kibana's Lens sends for the panel, on the samples: it runs, and it has the buckets the
+    samples give (a panel about what the samples hold must not come out empty)."""
+    index = PATTERNS[panel.data_view].format(ns=indexed)
+    request = panel_request(panel, cluster_types(es, index) or offline_types())
+    found = es.search(index=index, ignore_unavailable=True, allow_no_indices=True, **request)
+    assert found["_shards"]["failed"] == 0, (dashboard, panel.title)
+    filled = _buckets(found.get("aggregations") or {}) if found["hits"]["total"]["value"] else 0
+    assert (filled > 0) == (panel.title not in EMPTY), (dashboard, panel.title, filled)

@@ -133,13 +133,13 @@ def setup(*args: str, key: str = "test-key") -> subprocess.CompletedProcess[str]
 def test_import_then_rules_created_then_updated_on_a_second_run(kibana):
     first = setup("--kibana", kibana, "--kibana-space", "mail")
     assert first.returncode == 0, first.stderr
-    assert "15 saved object(s) imported or updated; rules created: 8, updated: 0" in first.stdout
+    assert "21 saved object(s) imported or updated; rules created: 8, updated: 0" in first.stdout
     second = setup("--kibana", kibana, "--kibana-space", "mail")
     assert second.returncode == 0 and "rules created: 0, updated: 8" in second.stdout, second.stderr
     assert FakeKibana.problems == []
     assert all(p.startswith("/s/mail/") for p in FakeKibana.paths if p != "/api/status")
     assert all(rule["enabled"] is False and rule["actions"] == [] for rule in FakeKibana.rules.values())
-    assert {o["type"] for o in FakeKibana.imports[0]} == {"index-pattern", "search"}
+    assert {o["type"] for o in FakeKibana.imports[0]} == {"index-pattern", "search", "dashboard"}
 
 
 def test_refusals_are_one_line_naming_what_failed(kibana):

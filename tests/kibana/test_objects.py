@@ -29,11 +29,14 @@ def fields_of(node: Node) -> set[str]:
 
 
 def test_the_bundled_file_and_its_readme_are_generated_and_current():
+    from shipper.kibana.dashboards import load_dashboards, render_dashboards
     from shipper.kibana.readme import render_readme
     from shipper.kibana.rules import load_rules
 
-    assert BUNDLED.read_bytes() == render(load_source(SOURCE)), "stale: PYTHONPATH=. python3 scripts/regen_kibana.py"
-    readme = render_readme(load_source(SOURCE), load_rules(SOURCE.with_name("rules.yml")))
+    dashboards = load_dashboards(SOURCE.with_name("dashboards.yml"))
+    expected = render(load_source(SOURCE)) + render_dashboards(dashboards)
+    assert BUNDLED.read_bytes() == expected, "stale: PYTHONPATH=. python3 scripts/regen_kibana.py"
+    readme = render_readme(load_source(SOURCE), load_rules(SOURCE.with_name("rules.yml")), dashboards)
     assert (BUNDLED.parent / "README.md").read_text() == readme, "stale: PYTHONPATH=. python3 scripts/regen_kibana.py"
 
 
@@ -42,7 +45,7 @@ def test_the_objects_are_well_formed_for_kibanas_import():
     assert format_problems(data) == []
     objects = [orjson.loads(line) for line in data.splitlines()]
     searches = [o for o in objects if o["type"] == "search"]
-    assert len(searches) >= 9 and len({o["type"] for o in objects}) == 2
+    assert len(searches) >= 9 and {o["type"] for o in objects} == {"index-pattern", "search", "dashboard"}
     for search in searches:
         source = orjson.loads(search["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
         assert source["query"]["language"] == "kuery" and source["indexRefName"] == search["references"][0]["name"]
@@ -66,3 +69,27 @@ def test_the_checks_catch_what_kibana_would_refuse():
     problems = "\n".join(format_problems(bad))
     assert "already on line 1" in problems and "is not in the file" in problems
     assert "must be a JSON string" in problems and "not JSON" in problems
+
+
+def test_every_dashboard_panel_is_a_lens_layer_lens_can_read():
+    from shipper.kibana.dashboards import lens_problems
+
+    objects = [orjson.loads(line) for line in BUNDLED.read_bytes().splitlines()]
+    dashboards = [o for o in objects if o["type"] == "dashboard"]
+    assert len(dashboards) == 6
+    types = offline_types()
+    for dashboard in dashboards:
+        assert lens_problems(dashboard, types) == [], dashboard["id"]
+        panels = orjson.loads(dashboard["attributes"]["panelsJSON"])
+        charts = {p["embeddableConfig"]["attributes"]["visualizationType"] for p in panels}
+        assert charts <= {"lnsXY", "lnsMetric", "lnsDatatable", "lnsPie"}
+    bad = dict(dashboards[0])
+    panels = orjson.loads(bad["attributes"]["panelsJSON"])
+    layer = next(
+        iter(panels[0]["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values())
+    )
+    layer["columnOrder"] = layer["columnOrder"][:-1]
+    next(iter(layer["columns"].values()))["sourceField"] = "message"
+    bad["attributes"] = {**bad["attributes"], "panelsJSON": orjson.dumps(panels).decode()}
+    problems = "\n".join(lens_problems(bad, types))
+    assert "columnOrder does not match" in problems and "message is not an aggregatable field" in problems

@@ -6,6 +6,7 @@ both types, so Kibana 8.8+ and 9.x migrate them up on import). Never imported in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,9 @@ def format_problems(ndjson: bytes) -> list[str]:
                 problems.append(f"line {number}: {key} must be a JSON string that parses, as Kibana stores it")
         if obj.get("coreMigrationVersion") != CORE_MIGRATION_VERSION:
             problems.append(f"line {number}: coreMigrationVersion {obj.get('coreMigrationVersion')!r}")
+        version = str(obj.get("typeMigrationVersion") or "")
+        if not re.fullmatch(r"\d+\.\d+\.\d+", version) or _version(version) > _version("8.8.0"):
+            problems.append(f"line {number}: typeMigrationVersion {version!r}: missing or above the 8.8 format pinned")
         meta = obj["attributes"].get("kibanaSavedObjectMeta", {})
         if "searchSourceJSON" in meta:
             if not isinstance(meta["searchSourceJSON"], str):
@@ -129,3 +133,7 @@ def _parses(text: str) -> bool:
     except orjson.JSONDecodeError:
         return False
     return True
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("."))

@@ -62,6 +62,28 @@ def test_grep_and_search_agree_on_the_samples(indexed: str, es_url: str, query: 
     assert local == remote, (query, local, remote)
 
 
+@pytest.fixture(scope="module")
+def generated(es_url: str, namespace: str, tmp_path_factory) -> tuple[str, str]:
+    """A generated busy-MX log (scripts/gen_postfix_log.py), ingested into a namespace of its own."""
+    log = tmp_path_factory.mktemp("kql") / "mail.log"
+    made = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_postfix_log.py"), "--lines", "20000",
+                           "--seed", "11"], capture_output=True, check=True, timeout=300)  # fmt: skip
+    log.write_bytes(made.stdout)
+    ns = namespace + "kqlgen"
+    status, _summary, stderr = shipper("ingest", str(log), "--es", es_url, "--setup", "--namespace", ns, "--json",
+                                       *OPTIONS)  # fmt: skip
+    assert status == 0, stderr
+    return str(log), ns
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_grep_and_search_agree_on_a_generated_log(generated: tuple[str, str], es_url: str, query: str):
+    log, ns = generated
+    local = _count("grep", query, log, "--count", *OPTIONS)
+    remote = _count("search", query, "--es", es_url, "--namespace", ns, "--count")
+    assert local == remote, (query, local, remote)
+
+
 SAVED = load_source(ROOT / "kibana_dashboards" / "src" / "searches.yml")
 PATTERNS = {"shipper-logs-mail": "logs-mail.*-{ns}", "shipper-mail-transactions": "mail-transactions-{ns}",
             "shipper-mail-queue": "metrics-mail.queue-{ns}"}  # fmt: skip

@@ -74,7 +74,20 @@ class Panel(_Strict):
 class Dashboard(_Strict):
     id: str = Field(pattern=r"^[a-z0-9-]+$")
     title: str
+    datasets: list[str] | Literal["all"]
     panels: list[Panel]
+
+    def dataset_list(self) -> list[str]:
+        if self.datasets != "all":
+            return list(self.datasets)
+        from shipper.parse.packs import load_packs
+
+        return sorted({p.dataset for p in load_packs()} | {"mail.other", "mail.deadletter"})
+
+    def query(self, panel: Panel) -> str:
+        """The panel's KQL restricted to the dashboard's datasets."""
+        restriction = "event.dataset: (" + " or ".join(self.dataset_list()) + ")"
+        return f"{restriction} and ({panel.filter})" if panel.filter.strip() else restriction
 
 
 def load_dashboards(path: Path) -> list[Dashboard]:
@@ -113,7 +126,7 @@ def _metric_column(metric: Metric) -> dict[str, Any]:
     return column
 
 
-def lens_attributes(panel: Panel, panel_id: str) -> dict[str, Any]:
+def lens_attributes(panel: Panel, panel_id: str, query: str) -> dict[str, Any]:
     layer = f"{panel_id}-layer"
     metric_id = f"{panel_id}-metric"
     bucket_ids = [f"{panel_id}-bucket{i}" for i in range(len(panel.buckets))]
@@ -141,7 +154,7 @@ def lens_attributes(panel: Panel, panel_id: str) -> dict[str, Any]:
         "references": [{"type": "index-pattern", "id": panel.data_view,
                         "name": f"indexpattern-datasource-layer-{layer}"}],
         "state": {
-            "visualization": visualization, "query": {"query": panel.filter, "language": "kuery"}, "filters": [],
+            "visualization": visualization, "query": {"query": query, "language": "kuery"}, "filters": [],
             "datasourceStates": {"formBased": {"layers": {layer: {
                 "columns": columns, "columnOrder": [*bucket_ids, metric_id], "incompleteColumns": {}}}}},
         },
@@ -152,7 +165,7 @@ def dashboard_object(dashboard: Dashboard) -> dict[str, Any]:
     panels, references = [], []
     for i, panel in enumerate(dashboard.panels):
         panel_id = f"p{i + 1}"
-        attributes = lens_attributes(panel, panel_id)
+        attributes = lens_attributes(panel, panel_id, dashboard.query(panel))
         panels.append({"type": "lens", "panelIndex": panel_id, "title": panel.title,
                        "gridData": {"x": (i % 2) * 24, "y": (i // 2) * 15, "w": 24, "h": 15, "i": panel_id},
                        "embeddableConfig": {"attributes": attributes, "enhancements": {}}})  # fmt: skip
@@ -169,7 +182,7 @@ def dashboard_object(dashboard: Dashboard) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def panel_request(panel: Panel, types: dict[str, str]) -> dict[str, Any]:
+def panel_request(panel: Panel, types: dict[str, str], query: str) -> dict[str, Any]:
     """The search Kibana's form-based datasource sends for a panel: its KQL as a filter, one nested
     aggregation per bucket column (a date histogram at a fixed interval, top values ordered by the metric),
     the metric innermost."""
@@ -191,8 +204,7 @@ def panel_request(panel: Panel, types: dict[str, str]) -> dict[str, Any]:
         if inner:
             agg["aggs"] = inner
         inner = {"bucket": agg}
-    query = to_dsl(parse(panel.filter), types)
-    return {"query": query, "aggs": inner, "size": 0}
+    return {"query": to_dsl(parse(query), types), "aggs": inner, "size": 0}
 
 
 def render_dashboards(dashboards: list[Dashboard]) -> bytes:
@@ -213,6 +225,8 @@ def lens_problems(obj: dict[str, Any], types: dict[str, str]) -> list[str]:
             parse(state["query"]["query"])
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
+        if not state["query"]["query"].startswith("event.dataset: ("):
+            problems.append(f"{where}: the panel does not filter on its dataset(s)")
         for layer_id, layer in state["datasourceStates"]["formBased"]["layers"].items():
             if sorted(layer["columnOrder"]) != sorted(layer["columns"]):
                 problems.append(f"{where}: columnOrder does not match the columns")

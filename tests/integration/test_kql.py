@@ -131,7 +131,7 @@ def test_every_alert_rule_query_and_grouping_runs_on_the_cluster(indexed: str, e
 
 
 DASHBOARDS = load_dashboards(ROOT / "kibana_dashboards" / "src" / "dashboards.yml")
-PANELS = [(d.id, p) for d in DASHBOARDS for p in d.panels]
+PANELS = [(d, p) for d in DASHBOARDS for p in d.panels]
 # panels the samples leave empty: no queue snapshot or queue action is ingested, no line lacks a rule, no
 # event is refused
 EMPTY = {"Queued messages per queue", "Oldest message age (s)", "Queued messages by reason", "Queue actions",
@@ -147,13 +147,13 @@ def _buckets(aggs: dict[str, Any]) -> int:
     return sum(_buckets(b) for b in bucket["buckets"] if b["doc_count"])
 
 
-@pytest.mark.parametrize(("dashboard", "panel"), PANELS, ids=[f"{d}:{p.title}" for d, p in PANELS])
-def test_every_dashboard_panel_aggregates_on_the_cluster(indexed: str, es: Any, dashboard: str, panel):
+@pytest.mark.parametrize(("dashboard", "panel"), PANELS, ids=[f"{d.id}:{p.title}" for d, p in PANELS])
+def test_every_dashboard_panel_aggregates_on_the_cluster(indexed: str, es: Any, dashboard, panel):
     """The aggregation Kibana's Lens sends for the panel, on the samples: it runs, and it has the buckets the
     samples give (a panel about what the samples hold must not come out empty)."""
     index = PATTERNS[panel.data_view].format(ns=indexed)
-    request = panel_request(panel, cluster_types(es, index) or offline_types())
+    request = panel_request(panel, cluster_types(es, index) or offline_types(), dashboard.query(panel))
     found = es.search(index=index, ignore_unavailable=True, allow_no_indices=True, **request)
-    assert found["_shards"]["failed"] == 0, (dashboard, panel.title)
+    assert found["_shards"]["failed"] == 0, (dashboard.id, panel.title)
     filled = _buckets(found.get("aggregations") or {}) if found["hits"]["total"]["value"] else 0
-    assert (filled > 0) == (panel.title not in EMPTY), (dashboard, panel.title, filled)
+    assert (filled > 0) == (panel.title not in EMPTY), (dashboard.id, panel.title, filled)

@@ -85,11 +85,12 @@ def test_every_dashboard_panel_is_a_lens_layer_lens_can_read():
         assert charts <= {"lnsXY", "lnsMetric", "lnsDatatable", "lnsPie"}
     bad = dict(dashboards[0])
     panels = orjson.loads(bad["attributes"]["panelsJSON"])
-    layer = next(
-        iter(panels[0]["embeddableConfig"]["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values())
-    )
+    state = panels[0]["embeddableConfig"]["attributes"]["state"]
+    layer = next(iter(state["datasourceStates"]["formBased"]["layers"].values()))
     layer["columnOrder"] = layer["columnOrder"][:-1]
     next(iter(layer["columns"].values()))["sourceField"] = "message"
+    state["query"]["query"] = "mail.status: sent"
     bad["attributes"] = {**bad["attributes"], "panelsJSON": orjson.dumps(panels).decode()}
     problems = "\n".join(lens_problems(bad, types))
     assert "columnOrder does not match" in problems and "message is not an aggregatable field" in problems
+    assert "does not filter on its dataset(s)" in problems

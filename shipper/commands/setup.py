@@ -134,6 +134,9 @@ def _setup_kibana(url: str, space: str, user: str | None, api_key_file: Path | N
     typer.echo(f"Kibana {redact(url)} (space {space}): {done.objects} saved object(s) imported or updated;"
                f" rules created: {len(done.rules_created)}, updated: {len(done.rules_updated)} (disabled until"
                " you enable them)")  # fmt: skip
+    for verb, ids in (("created", done.rules_created), ("updated", done.rules_updated)):
+        for rule_id in ids:
+            typer.echo(f"  rule {verb}: {rule_id}")
 
 
 def register(app: typer.Typer) -> None:

@@ -136,6 +136,9 @@ def test_import_then_rules_created_then_updated_on_a_second_run(kibana):
     assert "21 saved object(s) imported or updated; rules created: 8, updated: 0" in first.stdout
     second = setup("--kibana", kibana, "--kibana-space", "mail")
     assert second.returncode == 0 and "rules created: 0, updated: 8" in second.stdout, second.stderr
+    assert (
+        "  rule created: shipper-brute-force" in first.stdout and "  rule updated: shipper-brute-force" in second.stdout
+    )
     assert FakeKibana.problems == []
     assert all(p.startswith("/s/mail/") for p in FakeKibana.paths if p != "/api/status")
     assert all(rule["enabled"] is False and rule["actions"] == [] for rule in FakeKibana.rules.values())

@@ -34,6 +34,14 @@ from shipper.parse.packs import CorrelationSpec, Pack
 # deliverable / undeliverable: the fate of an address verification probe (Postfix's verify(8)); a probe is
 # not mail, so it is never counted as sent or bounced
 HELD = "on hold"  # mail.reason.category of a message kept out of delivery until released
+
+
+def held_hint(release: str | None) -> str:
+    """What to tell about a message on hold (Postfix's hold queue, Exim's frozen ones): the MTA will not
+    retry it, and the command that lets it go."""
+    return "the MTA does not try to deliver it until it is released" + (f": {release}" if release else "")
+
+
 FINAL = {"sent", "bounced", "expired", "rejected", "discarded", "forwarded", "deliverable", "undeliverable"}
 SUCCESS = {"sent", "deliverable"}
 
@@ -102,9 +110,18 @@ class Transaction:
             return next(iter(fates))
         return "deferred" if "deferred" in fates and not self.complete else "partial"
 
-    def hold_hint(self) -> str:
-        release = f": {self.release.format(id=self.ids[-1])}" if self.release else ""
-        return f"the MTA does not try to deliver it until it is released{release}"
+    def release_command(self, queue_id: str | None = None) -> str | None:
+        """The command that releases it (of its last queue ID, or of `queue_id`), when its pack names one."""
+        return self.release.format(id=queue_id or self.ids[-1]) if self.release else None
+
+    def diagnosis(self) -> tuple[str, str | None] | None:
+        """(mail.reason.category, hint): on hold, the command that releases it; else the latest failure's,
+        unless the message succeeded."""
+        if self.held and not self.complete:
+            return HELD, held_hint(self.release_command())
+        if self.reason is not None and self.status() not in SUCCESS:
+            return self.reason
+        return None
 
     def doc_id(self) -> str:
         """Stable across re-runs of the same logs: host, instance, first queue ID and when it appeared."""
@@ -137,9 +154,9 @@ class Transaction:
             doc["mail"]["parent_local_id"] = self.parent
         if self.held and not self.complete:
             doc["mail"]["hold"] = {"since": self.held_since, "by": self.held_by}
-            doc["mail"]["reason"] = {"category": HELD, "hint": self.hold_hint()}
-        elif self.reason is not None and status not in SUCCESS:
-            doc["mail"]["reason"] = {"category": self.reason[0], **({"hint": self.reason[1]} if self.reason[1] else {})}
+        diagnosis = self.diagnosis()
+        if diagnosis is not None:
+            doc["mail"]["reason"] = {"category": diagnosis[0], **({"hint": diagnosis[1]} if diagnosis[1] else {})}
         source = {k: v for k, v in (("ip", self.client_ip), ("domain", self.client_domain)) if v}
         if source:
             doc["source"] = source

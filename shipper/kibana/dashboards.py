@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from shipper.kibana.objects import CORE_MIGRATION_VERSION
+from shipper.kibana.objects import CORE_MIGRATION_VERSION, _Strict
 from shipper.kql.dsl import to_dsl
 from shipper.kql.parser import parse
 from shipper.yamlload import load_yaml
@@ -22,10 +22,6 @@ AGGREGATABLE = {"keyword", "long", "float", "ip", "date", "boolean", "constant_k
 METRIC_OPERATIONS = {"count": "count", "average": "average", "sum": "sum", "max": "max", "min": "min",
                      "unique_count": "unique_count", "percentile": "percentile"}  # fmt: skip
 CHART = {"xy": "lnsXY", "metric": "lnsMetric", "table": "lnsDatatable", "pie": "lnsPie"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Bucket(_Strict):

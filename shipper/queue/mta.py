@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from shipper.enrich.correlate import HELD
+from shipper.enrich.correlate import HELD, held_hint
 from shipper.queue import readers
 from shipper.queue.model import QueuedMessage
 from shipper.queue.readers import Listing, Reader
@@ -154,5 +154,4 @@ def diagnose(message: QueuedMessage) -> tuple[str | None, str | None, str | None
         release = " ".join(mta.action_argv("release", [message.queue_id])) if mta else None
     except ValueError:
         release = None
-    how = f": {release}" if release else ""
-    return state, HELD, f"the MTA does not try to deliver it until it is released{how}"
+    return state, HELD, held_hint(release)

@@ -9,7 +9,7 @@ from datetime import tzinfo
 from typing import Any
 
 from shipper.core.timefmt import parse_iso
-from shipper.enrich.correlate import Correlator, Transaction
+from shipper.enrich.correlate import HELD, Correlator, Transaction, held_hint
 from shipper.report import model as m
 from shipper.report.auth import AuthTally
 from shipper.report.tally import DomainStats, Tally, UserStats
@@ -200,16 +200,14 @@ def _group_hint(items: list[m.StuckMessage]) -> str | None:
 
 def _stuck(tx: Transaction) -> m.StuckMessage:
     waiting = [r for r in tx.recipients.values() if r.status == "deferred"]
-    reason = tx.doc()["mail"].get("reason") or {}
     held = tx.held is not None
-    release = tx.release.format(id="QUEUE_ID") if tx.release else None
+    # one hint for the whole group, so the release command names a placeholder, not this message's ID
+    category, hint = (HELD, held_hint(tx.release_command("QUEUE_ID"))) if held else tx.diagnosis() or (None, None)
     return m.StuckMessage(
         host=tx.host, queue_ids=list(tx.ids), status=tx.status(), sender=tx.sender,
         recipients=[r.address for r in waiting] or (list(tx.recipients) if held else []),
         first_seen=tx.start, last_seen=tx.end, deferrals=tx.deferrals,
         last_reason=next((r.response for r in reversed(waiting) if r.response), None),
         held_since=tx.held_since, held_by=tx.held_by,
-        category=reason.get("category"),
-        hint=(f"the MTA does not try to deliver them until they are released: {release}" if held and release
-              else reason.get("hint")),
+        category=category, hint=hint,
     )  # fmt: skip

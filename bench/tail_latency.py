@@ -6,17 +6,22 @@ Prints, in one run:
     refresh, so that is the resolution);
   - steady-state throughput at the fixed rate, then the burst throughput of `shipper run` catching up
     with a block appended at once, beside `shipper ingest` of the same block (the batch ceiling);
-  - shipper's RSS over the run: first minute, last minute, min and max (flat means no leak).
+  - shipper's CPU while tailing at the fixed rate (user + system seconds of the process per second), and
+    that per 1,000 lines/s;
+  - shipper's RSS over the run: first minute, last minute, min and max, and every 5 minutes of a long
+    run (flat means no leak).
 
     scripts/es-test-cluster start
     python3 bench/tail_latency.py                      # 10 minutes at 2000 lines/s
     python3 bench/tail_latency.py --duration 30 --rate 1000
+    python3 bench/tail_latency.py --duration 1800 --rate 2000      # docs/run.md's 30-minute figures
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,6 +47,15 @@ def percentile(values: list[float], q: float) -> float:
 def rss_mib(pid: int) -> float:
     try:
         return int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0]) / 1024
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return float("nan")
 
@@ -99,6 +113,7 @@ def main() -> None:
             thread.start()
         time.sleep(2)  # shipper started, templates installed
         start = time.time()
+        cpu_start = cpu_seconds(shipper.pid)
         with log.open("ab", buffering=0) as out:
             for i in range(steady_lines):
                 due = start + i / args.rate
@@ -108,6 +123,7 @@ def main() -> None:
                 out.write(pool[i % len(pool)].replace(b"]: ", f"]: r{i} ".encode(), 1))
                 written_at.append(time.time())
         steady_end = time.time()
+        cpu_steady = cpu_seconds(shipper.pid) - cpu_start
 
         def wait_for(total: int, timeout: float) -> float:
             limit = time.time() + timeout
@@ -149,6 +165,9 @@ def main() -> None:
     print(f"  latency append -> searchable: p50 {p50:.2f}s  p90 {p90:.2f}s  p99 {p99:.2f}s"
           f"  max {max(latencies):.2f}s  (poll resolution 0.1s + refresh)")  # fmt: skip
     print(f"  steady throughput: {steady_lines / (steady_end - start):,.0f} lines/s appended and kept up with")
+    per_second = cpu_steady / (steady_end - start)
+    print(f"  CPU while tailing: {per_second * 100:.1f}% of one core ({cpu_steady:.1f} CPU-s in"
+          f" {steady_end - start:.0f} s), {per_second * 1000 / args.rate * 100:.1f}% per 1,000 lines/s")  # fmt: skip
     print(
         f"  burst of {args.burst:,} lines: shipper run {args.burst / (burst_done - burst_start):,.0f} lines/s;"
         f" shipper ingest of the same lines {args.burst / ingest_seconds:,.0f} lines/s"
@@ -157,6 +176,11 @@ def main() -> None:
         f"  RSS: first minute {sum(first) / max(1, len(first)):.0f} MiB, last minute"
         f" {sum(last) / max(1, len(last)):.0f} MiB, min {min(r for _, r in rss):.0f}, max {max(r for _, r in rss):.0f}"
     )
+    if args.duration >= 600:
+        minutes = range(0, int(args.duration // 60) + 1, 5)
+        marks = [(m, [r for t, r in rss if m * 60 <= t - start < (m + 1) * 60]) for m in minutes]
+        series = [f"{m} min {sum(v) / len(v):.0f}" for m, v in marks if v]
+        print("  RSS (MiB) at each 5 minutes: " + ", ".join(series))
 
 
 if __name__ == "__main__":

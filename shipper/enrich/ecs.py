@@ -8,33 +8,41 @@ from typing import Any
 # The ECS release line fields.yml is checked against (tests/schema: ../shared/reference/ecs, ECS 9).
 ECS_VERSION = "9.0.0"
 
-_IPS = (("source", "ip"), ("destination", "ip"), ("mail", "amavis", "original_ip"))
-_USERS = (("user", "name"), ("user", "target", "name"), ("user", "effective", "name"))
-_HOSTS = (("host", "hostname"), ("source", "domain"), ("destination", "domain"))
+_EMPTY: dict[str, Any] = {}
 
 
-def _value(doc: dict[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = doc
-    for part in path:
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+def _child(node: Any, name: str) -> dict[str, Any]:
+    value = node.get(name)
+    return value if isinstance(value, dict) else _EMPTY
 
 
-def _collect(doc: dict[str, Any], paths: tuple[tuple[str, ...], ...]) -> list[str]:
+def _distinct(*values: Any) -> list[str]:
     out: list[str] = []
-    for path in paths:
-        value = _value(doc, path)
-        if isinstance(value, str) and value and value not in out and value != "unknown":
+    for value in values:
+        if isinstance(value, str) and value and value != "unknown" and value not in out:
             out.append(value)
     return out
 
 
 def complete(doc: dict[str, Any]) -> None:
-    """Add ecs.version and related.ip/user/hosts (in place); an event's own `related` is kept."""
+    """Add ecs.version and related.ip/user/hosts (in place); an event's own `related` is kept.
+
+    related.ip: source.ip, destination.ip, mail.amavis.original_ip; related.user: user.name,
+    user.target.name, user.effective.name; related.hosts: host.hostname, source.domain, destination.domain
+    (each distinct, in that order, "unknown" left out). Spelled out rather than walked from a table of
+    paths: it runs for every event shipped, and the walk cost a fifth of `ingest`'s main thread."""
     doc["ecs"] = {"version": ECS_VERSION}
-    related = {name: found for name, paths in (("ip", _IPS), ("user", _USERS), ("hosts", _HOSTS))
-               if (found := _collect(doc, paths))}  # fmt: skip
+    source, destination, user = _child(doc, "source"), _child(doc, "destination"), _child(doc, "user")
+    related: dict[str, list[str]] = {}
+    if ips := _distinct(
+        source.get("ip"), destination.get("ip"), _child(_child(doc, "mail"), "amavis").get("original_ip")
+    ):
+        related["ip"] = ips
+    if user and (
+        users := _distinct(user.get("name"), _child(user, "target").get("name"), _child(user, "effective").get("name"))
+    ):
+        related["user"] = users
+    if hosts := _distinct(_child(doc, "host").get("hostname"), source.get("domain"), destination.get("domain")):
+        related["hosts"] = hosts
     if related:
         doc.setdefault("related", {}).update(related)

@@ -75,27 +75,38 @@ def grep(
     events here as `shipper search` gives on what ingest indexed. Exit status 0 when something matched, 1
     when nothing did or an input was unreadable, 2 for a syntax error (with its column).
     """
-    from shipper.enrich.correlate import Correlator
+    from shipper.enrich.correlate import JOINED_FIELDS, Correlator
     from shipper.enrich.ecs import complete
-    from shipper.kql.evaluate import compile_query
+    from shipper.kql.evaluate import compile_query, fields_read
     from shipper.kql.types import offline_types
     from shipper.parse.packs import load_packs
 
-    matches = compile_query(_parse(query), offline_types())
+    node, types = _parse(query), offline_types()
+    matches = compile_query(node, types)
+    # What the question reads decides what each line needs: the join to its message and related.* only when
+    # the query reads what they add (or free text, or whole events are printed); the answer is the same.
+    reads = fields_read(node, types)
+    whole = output_format is SearchFormat.ndjson and not count
+    derived = reads is None or any(n.startswith(("related.", "ecs.")) for n in reads)
+    join = whole or reads is None or derived or bool(reads & JOINED_FIELDS)
     paths, discovered, missing = resolve_inputs(files)
     events, failed = parsed_events(paths, timezone, reference_date, discovered=discovered)
-    correlator = Correlator(load_packs())
+    correlator = Correlator(load_packs()) if join else None
     found = 0
     try:
         for event in events():
-            correlator.join(event)  # as ingest: delivery lines learn their message's sender and client
+            if correlator is not None:
+                correlator.join(event)  # as ingest: delivery lines learn their message's sender and client
             host = event.get("host")
             if isinstance(host, dict) and host.get("hostname"):
                 host["name"] = host["hostname"]
-            complete(event)
+            if derived:
+                complete(event)
             if matches(event):
                 found += 1
                 if not count:
+                    if not derived:
+                        complete(event)
                     _print(event, output_format)
     except BrokenPipeError:
         sys.stderr.close()

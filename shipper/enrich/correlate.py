@@ -590,6 +590,11 @@ def _tx_from_state(state: dict[str, Any]) -> Transaction:
 
 
 ENRICHED_ROLES = {"delivery", "expired", "bounce", "removed"}
+# Every field joining a line to its message can add to the line's event (`enrich`, and the message and
+# recipient a qmail delivery number stands for, `_delivery_of`): a question that reads none of them has the
+# same answer without the join (`shipper grep --count`). tests/enrich/test_correlate.py holds it to that.
+JOINED_FIELDS = frozenset({"email.from.address", "email.message_id", "source.ip", "source.domain", "user.name",
+                           "mail.size", "email.local_id", "email.to.address"})  # fmt: skip
 
 
 def enrich(event: dict[str, Any], tx: Transaction) -> None:

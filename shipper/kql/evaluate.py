@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from shipper.core.event import flatten
+from shipper.core.event import LEAF_OBJECTS, flatten
 from shipper.core.timefmt import parse_iso
 from shipper.kql.ast import And, Is, MatchAll, Nested, Node, Not, Or, Range, Value
 from shipper.kql.dsl import fields_for, literal
@@ -31,19 +31,87 @@ def compile_query(node: Node, types: dict[str, str]) -> Callable[[dict[str, Any]
     """A predicate over one event (nested, as the parser emits it)."""
 
     def run(event: dict[str, Any]) -> bool:
-        return _matches(node, flatten(event), types, "")
+        return _matches(node, Flat(event), types, "")
 
     return run
 
 
-def _values(flat: dict[str, Any], name: str) -> list[Any]:
+def fields_read(node: Node, types: dict[str, str], prefix: str = "") -> set[str] | None:
+    """Every field the query reads (a multi-field's parent too); None when it reads them all (free text)."""
+    if isinstance(node, MatchAll):
+        return set()
+    if isinstance(node, And | Or):
+        out: set[str] = set()
+        for child in node.children:
+            found = fields_read(child, types, prefix)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if isinstance(node, Not):
+        return fields_read(node.child, types, prefix)
+    if isinstance(node, Nested):
+        return fields_read(node.query, types, prefix + node.path + ".")
+    if node.field is None:
+        return None
+    names = set(fields_for(prefix + node.field, types))
+    parents = multi_field_parents()
+    return names | {parents[n] for n in names if n in parents}
+
+
+_MISSING = object()
+_PLANS: dict[str, tuple[str, ...] | None] = {}
+
+
+def _plan(name: str) -> tuple[str, ...] | None:
+    """The keys leading to a flattened name; None when a leaf object lies on the way (flatten stops there)."""
+    parts = tuple(name.split("."))
+    blocked = any(".".join(parts[:i]) in LEAF_OBJECTS for i in range(1, len(parts)))
+    plan = _PLANS[name] = None if blocked else parts
+    return plan
+
+
+class Flat:
+    """`flatten(event)` as far as a query reads it: a field's value by walking the nested event, the whole
+    flattening only for free text. Flattening every event cost more than parsing it (`shipper grep`)."""
+
+    __slots__ = ("doc", "flat")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.flat: dict[str, Any] | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        plan: Any = _PLANS.get(name, _MISSING)
+        if plan is _MISSING:
+            plan = _plan(name)
+        if plan is None:
+            return default
+        node: Any = self.doc
+        for part in plan:
+            if type(node) is not dict:
+                return default
+            node = node.get(part, _MISSING)
+            if node is _MISSING:
+                return default
+        if isinstance(node, dict) and name not in LEAF_OBJECTS:
+            return default  # an object of more fields: not a flattened name
+        return node
+
+    def __iter__(self) -> Iterator[str]:
+        if self.flat is None:
+            self.flat = flatten(self.doc)
+        return iter(self.flat)
+
+
+def _values(flat: Flat, name: str) -> list[Any]:
     value = flat.get(name, flat.get(multi_field_parents().get(name, "")))
     if value is None:
         return []
     return [v for v in value if v is not None] if isinstance(value, list) else [value]
 
 
-def _matches(node: Node, flat: dict[str, Any], types: dict[str, str], prefix: str) -> bool:
+def _matches(node: Node, flat: Flat, types: dict[str, str], prefix: str) -> bool:
     if isinstance(node, MatchAll):
         return True
     if isinstance(node, And):

@@ -2,9 +2,9 @@
 
 Every message of these logs is received, delivered and removed, so the correlator ends each one and keeps
 nothing of it; a closed message kept by mistake costs its Transaction and recipient (about 600 bytes, as
-measured by keeping them on purpose), so 40,000 more of them add over 20 MB. `report` keeps one number per queue ID for the whole run
-(pflogsumm's message sizes, so a message queued again is not counted twice): about 155 bytes a message,
-the one table of its that grows with closed messages (docs/performance.md)."""
+measured by keeping them on purpose), so 40,000 more of them add over 20 MB. `report` keeps one number per
+queue ID for the whole run (pflogsumm's message sizes, so a message queued again is not counted twice):
+about 155 bytes a message, the one table of its that grows with closed messages (docs/performance.md)."""
 
 from __future__ import annotations
 

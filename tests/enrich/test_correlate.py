@@ -363,3 +363,29 @@ def test_an_address_verification_probe_is_neither_sent_nor_bounced():
     assert (bad["mail"]["status"], bad["event"]["outcome"]) == ("undeliverable", "failure")
     assert bad["mail"]["reason"]["category"] == "unknown user"
     assert good["mail"]["complete"] and bad["mail"]["complete"]
+
+
+def test_joining_adds_only_the_joined_fields():
+    """`shipper grep` skips the join for a query that reads none of JOINED_FIELDS: on every sample (and the
+    simulated Postfix log with its content-filter hops and bounces) the join changes nothing else."""
+    import copy
+    from pathlib import Path
+
+    from shipper.core.event import flatten
+    from shipper.enrich.correlate import JOINED_FIELDS
+    from tests.mailsim import Simulation
+
+    root = Path(__file__).resolve().parents[2]
+    parser = Parser(reference=date(2026, 3, 20))
+    correlator = Correlator(load_packs())
+    lines = [line for path in sorted((root / "samples").rglob("*.log"))
+             for line in path.read_text(encoding="utf-8", errors="replace").splitlines()]  # fmt: skip
+    changed: set[str] = set()
+    for line in [*lines, *Simulation().run(300).text().splitlines()]:
+        event = parser.parse_doc(line)[0]
+        before = flatten(copy.deepcopy(event))
+        correlator.join(event)
+        after = flatten(event)
+        changed |= {name for name in after.keys() | before.keys() if after.get(name) != before.get(name)}
+    assert changed, "the samples should exercise the join"
+    assert changed <= JOINED_FIELDS, changed - JOINED_FIELDS

@@ -66,3 +66,30 @@ def test_translation_is_kibanas():
     assert to_dsl(parse("message: refus*"), types) == {"query_string": {"fields": ["message"], "query": "refus*"}}
     assert to_dsl(parse("email.to.address:*"), types) == {"exists": {"field": "email.to.address"}}
     assert to_dsl(parse("not a:b"), types) == {"bool": {"must_not": [{"match": {"a": "b"}}]}}
+
+
+def test_the_lazy_view_reads_what_flatten_gives():
+    """Flat.get walks the nested event; it must answer as the flattened event does, for every name of every
+    sample event, for objects of more fields (not a name), for leaf objects and what lies below them."""
+    import subprocess
+    import sys
+
+    import orjson
+
+    from shipper.core.event import flatten
+    from shipper.kql.evaluate import Flat
+
+    out = subprocess.run([sys.executable, "-m", "shipper", "parse", "samples/", "--timezone", "UTC"],
+                         capture_output=True, check=False).stdout  # fmt: skip
+    events = [orjson.loads(line) for line in out.splitlines()]
+    events.append(
+        {"log": {"syslog": {"structured_data": {"a": {"b": "1"}}}}, "source": {"geo": {"location": {"lat": 1}}}}
+    )
+    assert len(events) > 1000
+    names = {"mail", "source", "email.to", "nothing", "source.geo.location.lat", "log.syslog.structured_data.a"}
+    for event in events:
+        flat = flatten(event)
+        lazy = Flat(event)
+        for name in [*flat, *names]:
+            assert lazy.get(name, "-") == flat.get(name, "-"), name
+        assert list(lazy) == list(flat)

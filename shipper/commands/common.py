@@ -68,6 +68,14 @@ TimezoneOption = Annotated[
 ReferenceDateOption = Annotated[
     str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
 ]
+FoldWorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers", "-j", min=0,
+        help="Processes: 1 = parse in this one; 0 = one per core for files of 8 MiB and more (others parse"
+        " while this one folds).",
+    ),
+]  # fmt: skip
 MaxOpenOption = Annotated[
     int,
     typer.Option(
@@ -405,12 +413,13 @@ def parsed_events(
     reference_date: str | None,
     progress: ByteProgress | None = None,
     discovered: set[Path] | None = None,
+    workers: int = 1,
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
     """A way to parse the files (again, each time it is called), and the list their problems go to; bad
     options exit at once."""
     from shipper.pipeline.emit import ParseSettings, Pipeline
     from shipper.pipeline.inputs import open_inputs
-    from shipper.pipeline.parallel import parse_events
+    from shipper.pipeline.parallel import fold_workers, parse_events
 
     try:
         options = ParseSettings(timezone=timezone, reference=parse_reference_date(reference_date))
@@ -419,11 +428,13 @@ def parsed_events(
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     failed: list[str] = []
+    processes = fold_workers(workers, files)
 
     def events() -> Iterator[dict[str, Any]]:
         inputs = open_inputs(files, lambda p, m: failed.append(f"{p}: {m}"), input_opener(discovered or set()))
         on_chunk = progress.update if progress is not None else lambda path, stream: None
-        yield from parse_events(inputs, options, on_chunk, lambda p, m: failed.append(f"{p or 'stdin'}: {m}"))
+        on_error = lambda p, m: failed.append(f"{p or 'stdin'}: {m}")  # noqa: E731
+        yield from parse_events(inputs, options, on_chunk, on_error, processes)
 
     return events, failed
 

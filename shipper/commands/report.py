@@ -16,6 +16,7 @@ from shipper.commands.common import (
     EXIT_OK,
     EXIT_USAGE,
     ByteProgress,
+    FoldWorkersOption,
     MaxOpenOption,
     ReferenceDateOption,
     TimezoneOption,
@@ -53,6 +54,7 @@ def report(
     ] = "postfix",
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
+    workers: FoldWorkersOption = 0,
     ttl: TtlOption = "6d",  # type: ignore[assignment]
     max_open: MaxOpenOption = 1_000_000,
 ) -> None:
@@ -78,7 +80,7 @@ def report(
     only_day = _report_day(day, tz) if day is not None else None
     files, discovered, missing = resolve_inputs(files)
     progress = ByteProgress([p for p in files if str(p) != "-"], always=output is not None, label="reading")
-    events, failed = parsed_events(files, timezone, reference_date, progress, discovered)
+    events, failed = parsed_events(files, timezone, reference_date, progress, discovered, workers)
     correlator = Correlator(load_packs(), ttl=ttl, max_open=max_open)
     builder = ReportBuilder(correlator, tz, timezone_name(tz), syslog_name, top, only_day)
     with progress:

@@ -15,6 +15,7 @@ from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    FoldWorkersOption,
     ReferenceDateOption,
     TimezoneOption,
     connect,
@@ -68,6 +69,7 @@ def grep(
     ] = SearchFormat.table,
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
+    workers: FoldWorkersOption = 0,
 ) -> None:
     """Events of local logs that match a KQL query: grep and zgrep with the query an analyst types in Kibana.
 
@@ -90,7 +92,7 @@ def grep(
     derived = reads is None or any(n.startswith(("related.", "ecs.")) for n in reads)
     join = whole or reads is None or derived or bool(reads & JOINED_FIELDS)
     paths, discovered, missing = resolve_inputs(files)
-    events, failed = parsed_events(paths, timezone, reference_date, discovered=discovered)
+    events, failed = parsed_events(paths, timezone, reference_date, discovered=discovered, workers=workers)
     correlator = Correlator(load_packs()) if join else None
     found = 0
     try:

@@ -14,6 +14,7 @@ from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    FoldWorkersOption,
     ReferenceDateOption,
     TimezoneOption,
     connect,
@@ -46,6 +47,7 @@ def trace(
     ] = TraceFormat.text,
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
+    workers: FoldWorkersOption = 0,
     *,
     es_options: EsSettings,
 ) -> None:
@@ -84,7 +86,7 @@ def trace(
         error("trace reads its files twice: give files, not stdin")
         raise typer.Exit(EXIT_USAGE)
     files, discovered, missing = resolve_inputs(files)
-    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered)
+    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered, workers=workers)
     failed += ["an input named nothing"] * bool(missing)
     found = run_trace(query, events, Correlator(load_packs()))
     for problem in dict.fromkeys(failed):

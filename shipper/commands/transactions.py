@@ -11,6 +11,7 @@ import typer
 from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
+    FoldWorkersOption,
     MaxOpenOption,
     ReferenceDateOption,
     TimezoneOption,
@@ -29,6 +30,7 @@ def transactions(
     ],
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
+    workers: FoldWorkersOption = 0,
     ttl: TtlOption = "6d",  # type: ignore[assignment]
     max_open: MaxOpenOption = 1_000_000,
 ) -> None:
@@ -44,7 +46,7 @@ def transactions(
     from shipper.parse.packs import load_packs
 
     files, discovered, missing = resolve_inputs(files)
-    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered)
+    events, failed = parsed_events(files, timezone, reference_date, discovered=discovered, workers=workers)
     failed += ["an input named nothing"] * bool(missing)
     correlator = Correlator(load_packs(), ttl=ttl, max_open=max_open)
     out = sys.stdout.buffer

@@ -65,3 +65,45 @@ def test_a_stream_of_a_multi_line_source_is_joined_as_its_file(tmp_path: Path):
     events = [orjson.loads(line) for line in sink.getvalue().splitlines()]
     assert [e["event"]["original"] for e in events] == [text.decode().rstrip("\n")]
     assert events[0]["event"]["dataset"] == "mail.zimbra.mailbox"
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_folding_commands_get_the_same_events_in_the_same_order_from_a_pool(tmp_path: Path, workers: int):
+    """parse_events with parser processes: every sample file, a multi-line file across blocks and a
+    simulated Postfix log give the events one process gives, in order."""
+    from shipper.pipeline.parallel import parse_events
+    from tests.mailsim import Simulation
+
+    mailbox = tmp_path / "opt" / "zimbra" / "log" / "mailbox.log"
+    mailbox.parent.mkdir(parents=True)
+    _mailbox_log(mailbox, 6_000)
+    simulated = tmp_path / "mail.log"
+    simulated.write_text(Simulation().run(1500).text())
+    samples = sorted(Path(__file__).resolve().parents[2].joinpath("samples").rglob("*.log"))
+    paths = [*samples, mailbox, simulated]
+    settings = ParseSettings(timezone="UTC")
+
+    def events(n: int) -> list[dict]:
+        streams = [(p, p.open("rb")) for p in paths]
+        try:
+            return list(parse_events(iter(streams), settings, workers=n))
+        finally:
+            for _, stream in streams:
+                stream.close()
+
+    alone, pooled = events(1), events(workers)
+    assert len(alone) > 20_000
+    assert pooled == alone
+
+
+def test_a_pool_starts_only_for_files_worth_it(tmp_path: Path):
+    from shipper.pipeline.parallel import default_workers, fold_workers
+
+    small, large = tmp_path / "small.log", tmp_path / "large.log"
+    small.write_bytes(b"x\n" * 1000)
+    with large.open("wb") as out:
+        out.truncate(8 * 2**20)
+    assert fold_workers(0, [small]) == 1
+    assert fold_workers(0, [small, large]) == default_workers()
+    assert fold_workers(0, [Path("-")]) == 1
+    assert fold_workers(3, [small]) == 3

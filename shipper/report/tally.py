@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 _ID_TAG = re.compile(r": \[ID \d+ [^\]]+\] ")
@@ -54,6 +55,7 @@ def _domain_lower(address: str) -> str:
     return address if at < 0 else address[:at] + address[at:].lower()
 
 
+@lru_cache(maxsize=8192)  # clients and relays repeat: the same few thousand hosts all day
 def gimme_domain(client: str) -> str:
     """pflogsumm's client host to domain: `mail.host.example.com[1.2.3.4]` -> `example.com`, `unknown[ip]` -> ip."""
     m = re.match(r"^([^\[]*)\[((?:\d{1,3}\.){3}\d{1,3})\]", client) or re.match(r"^([^/]*)/([0-9a-f.:]+)", client, re.I)
@@ -148,18 +150,25 @@ class Tally:
     _sizes: dict[str, int] = field(default_factory=dict)
     _received_from: dict[str, str] = field(default_factory=dict)
     _deferred_ids: set[str] = field(default_factory=set)
+    _commands: dict[str, str | None] = field(default_factory=dict)  # program -> pflogsumm's command, or None
 
     def __post_init__(self) -> None:
         name = re.escape(self.syslog_name)
         self._program = re.compile(rf"^(?:postfix|{name})(?:/(?:smtps|submission))?/([^\[:]*)")
         self._script = re.compile(r"^((?:postfix)(?:-script)?)$")
 
+    def _command(self, program: str) -> str | None:
+        m = self._program.match(program) or self._script.match(program)
+        cmd = m.group(1) if m is not None else None
+        if len(self._commands) < 4096:
+            self._commands[program] = cmd
+        return cmd
+
     def feed(self, program: str, pid: object, message: str, day: str, hour: int) -> None:
         """One line: its program (`process.name`), PID, message after `program[pid]: `, local date and hour."""
-        m = self._program.match(program) or self._script.match(program)
-        if m is None:
+        cmd = self._commands[program] if program in self._commands else self._command(program)
+        if cmd is None:
             return
-        cmd = m.group(1)
         rmdr = f"{program}[{pid}]: {message}" if pid is not None else f"{program}: {message}"
         if "[ID " in rmdr:
             rmdr = _ID_TAG.sub(": ", rmdr, count=1)
@@ -294,9 +303,7 @@ class Tally:
             self.bytes_delivered += size
         elif status == "deferred":
             reason = _DEFERRED_REASON.search(rmdr)
-            text = said_trim(reason.group(1) if reason else "", 65)
-            text = _CONNECT_TO.sub("", _REPLY_CODE.sub("", text, count=1), count=1)
-            self.deferred_reasons[(cmd, text)] += 1
+            self.deferred_reasons[(cmd, _deferral_text(reason.group(1) if reason else ""))] += 1
             hour[2] += 1
             day[2] += 1
             self.deferrals += 1
@@ -327,6 +334,12 @@ class Tally:
             "recipients": len(self.recipients),
             "recipient_domains": sum(1 for d in self.recipient_domains.values() if d.count),  # delivered to
         }  # fmt: skip
+
+
+@lru_cache(maxsize=8192)  # deferral replies repeat (the same host timing out all day)
+def _deferral_text(reason: str) -> str:
+    text = said_trim(reason, 65)
+    return _CONNECT_TO.sub("", _REPLY_CODE.sub("", text, count=1), count=1)
 
 
 def _number(text: str) -> float:

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Time `shipper parse` (full field extraction to NDJSON) against Debian's `pflogsumm` (counting only)
-on the same realistic Postfix log, in the same run. Prints lines/s, wall time, peak RSS and the ratio.
+on the same Postfix log, in the same run: medians of wall and CPU time, lines/s, peak RSS, the ratios and
+the targets (one process >= 0.6x pflogsumm, one per core >= 1.0x by wall time). Two inputs: a generated log,
+and the real Postfix capture (samples/postfix/debian-postfix.log) repeated to the same size.
 
-    python3 bench/parse_vs_pflogsumm.py                  # 200k generated lines, best of 3
+    python3 bench/parse_vs_pflogsumm.py                  # 200k lines each, median of 3
     python3 bench/parse_vs_pflogsumm.py --log /var/log/mail.log --repeat 5
 """
 
@@ -15,31 +17,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one run, output discarded."""
-    with open(os.devnull, "wb") as sink:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.returncode != 0:
-        sys.exit(f"{cmd[0]} failed ({proc.returncode}): {stderr[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024
+from measure import ROOT, print_table, repeated_log, rounds  # bench/measure.py
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log", type=Path, help="an existing Postfix log (default: generate one)")
     parser.add_argument("--lines", type=int, default=200_000, help="lines to generate")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds; each tool's fastest counts")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (medians)")
     args = parser.parse_args()
 
     pflogsumm = shutil.which("pflogsumm") or "/usr/sbin/pflogsumm"
@@ -52,34 +39,30 @@ def main() -> None:
 
     compileall.compile_dir(Path(package.__file__).parent, quiet=1)
 
+    cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        log = args.log
-        if log is None:
-            log = Path(tmp) / "mail.log"
-            with log.open("w") as out:
+        inputs: list[tuple[str, Path]] = []
+        if args.log is not None:
+            inputs.append(("the given log", args.log))
+        else:
+            generated = Path(tmp) / "mail.log"
+            with generated.open("w") as out:
                 subprocess.run([sys.executable, str(ROOT / "scripts/gen_postfix_log.py"), "--lines", str(args.lines)],
                                stdout=out, check=True)  # fmt: skip
-        lines = sum(1 for _ in log.open("rb"))
-        size_mb = log.stat().st_size / 2**20
-        cores = os.cpu_count() or 1
-        contenders = [
-            ("pflogsumm (Debian, counts only)", [pflogsumm, str(log)]),
-            ("shipper parse -j 1 (NDJSON)", [*shipper, "--workers", "1", str(log)]),
-            (f"shipper parse -j {cores} (NDJSON)", [*shipper, "--workers", str(cores), str(log)]),
-        ]
-        # Interleaved rounds, fastest per tool: a shared machine's slow spells then hit every tool alike.
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in contenders}
-        for _ in range(args.repeat):
-            for name, cmd in contenders:
-                runs[name].append(run(cmd))
-        results = [(name, min(s for s, _ in rs), max(m for _, m in rs)) for name, rs in runs.items()]
-
-    print(f"input: {lines} lines, {size_mb:.1f} MiB; best of {args.repeat}; {cores} cores")
-    peer = lines / results[0][1]
-    print(f"{'tool':36} {'seconds':>8} {'lines/s':>10} {'peak RSS':>9} {'vs pflogsumm':>12}")
-    for name, seconds, rss in results:
-        rate = lines / seconds
-        print(f"{name:36} {seconds:8.2f} {rate:10.0f} {rss:7.0f}MB {rate / peer:11.2f}x")
+            inputs.append(("generated Postfix log", generated))
+            capture = Path(tmp) / "capture.log"
+            repeated_log(ROOT / "samples/postfix/debian-postfix.log", args.lines, capture)
+            inputs.append(("real Postfix capture, repeated", capture))
+        for label, log in inputs:
+            lines = sum(1 for _ in log.open("rb"))
+            print(f"\n{label}: {lines} lines, {log.stat().st_size / 2**20:.1f} MiB")
+            contenders: list[tuple[str, list[str] | str]] = [
+                ("pflogsumm (Debian, counts only)", [pflogsumm, str(log)]),
+                ("shipper parse -j 1 (NDJSON)", [*shipper, "--workers", "1", str(log)]),
+                (f"shipper parse -j 0 ({cores} processes)", [*shipper, "--workers", "0", str(log)]),
+            ]
+            targets = {contenders[1][0]: (0.6, "cpu"), contenders[2][0]: (1.0, "wall")}
+            print_table(rounds(contenders, args.repeat), contenders[0][0], lines, targets)
 
 
 if __name__ == "__main__":

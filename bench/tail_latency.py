@@ -178,7 +178,7 @@ def main() -> None:
     )
     if args.duration >= 600:
         minutes = range(0, int(args.duration // 60) + 1, 5)
-        marks = [(m, [r for t, r in rss if m * 60 <= t - start < (m + 1) * 60]) for m in minutes]
+        marks = [(m, [r for t, r in rss if m * 60 <= t - start < (m + 1) * 60 and t <= steady_end]) for m in minutes]
         series = [f"{m} min {sum(v) / len(v):.0f}" for m, v in marks if v]
         print("  RSS (MiB) at each 5 minutes: " + ", ".join(series))
 

@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import select
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
@@ -66,12 +67,26 @@ class _Shared:
 
 _worker: JobParser | None = None
 _shared: _Shared | None = None
+# The parent's parser, warmed on the first block before the pool forks: a forked worker starts with the
+# routes, regexes and generated builders that block needed instead of compiling them again (a fifth of a
+# second each on a 2-core machine). A spawned worker (no fork) builds its own.
+_prepared: JobParser | None = None
 
 
-def _init_worker(settings: ParseSettings, shared: _Shared) -> None:
+def _init_worker(settings: ParseSettings, shared: _Shared | None = None) -> None:
     global _worker, _shared
-    _worker = JobParser(settings)
+    _worker = _prepared if _prepared is not None else JobParser(settings)
     _shared = shared
+
+
+def _warm(pipeline: Pipeline, settings: ParseSettings, job: Job) -> tuple[JobParser, bytes, Coverage]:
+    """Parse the first job here, with the pipeline the workers will inherit."""
+    global _prepared
+    local = JobParser(settings)
+    local.pipeline = pipeline
+    blob, coverage = local.run(job)
+    _prepared = local
+    return local, blob, coverage
 
 
 def _run_job(numbered: tuple[int, Job]) -> Coverage:
@@ -130,11 +145,11 @@ def parse_events(
     workers: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """The events of the inputs, in order (for the commands that fold them: transactions, report, trace,
-    grep); the same events `parse_inputs` writes. With `workers` > 1, `workers - 1` processes parse blocks
-    while this one folds what they return: the fold is the slower half, so one more parser would only wait."""
+    grep); the same events `parse_inputs` writes. With `workers` > 1, that many processes parse blocks while
+    this one folds what they return (a fold as light as grep's leaves this process mostly waiting on them)."""
     pipeline = Pipeline(settings)
     if workers > 1:
-        yield from _parse_elsewhere(pipeline, inputs, settings, on_chunk, on_error, workers - 1)
+        yield from _parse_elsewhere(pipeline, inputs, settings, on_chunk, on_error, workers)
         return
     for ctx, blocks in read_inputs(pipeline, inputs, on_chunk, on_error):
         for block in blocks:
@@ -142,14 +157,14 @@ def parse_events(
         yield from pipeline.parse_texts(ctx, [(f.text, f.tags) for f in ctx.flush(force=True)])
 
 
-def _init_parser(settings: ParseSettings) -> None:
-    global _worker
-    _worker = JobParser(settings)
-
-
-def _parse_job(job: Job) -> bytes:
+def _parse_job(job: Job, path: str) -> str:
+    """Parse a job into a file of NDJSON; its path goes back. Results sent through the pool's pipe were read
+    by a thread of the folding process that had to win the GIL from the fold for every 64 KiB: a block of
+    events took longer to arrive than to parse."""
     assert _worker is not None
-    return _worker.run(job)[0]
+    with open(path, "wb") as out:
+        out.write(_worker.run(job)[0])
+    return path
 
 
 def _parse_elsewhere(
@@ -160,20 +175,35 @@ def _parse_elsewhere(
     on_error: Callable[[Path | None, str], None],
     processes: int,
 ) -> Iterator[dict[str, Any]]:
-    """Blocks parsed by a pool, their NDJSON read back in order: a block's lines cross the process boundary
-    once each way as bytes (orjson reads an event back in ~1.5 us, a tenth of what parsing it costs)."""
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    """Blocks parsed by a pool, their NDJSON read back in order, through files in a private temporary
+    directory (orjson reads an event back in ~1.5 us, a fifth of what parsing it costs)."""
     loads = orjson.loads
-    with ctx.Pool(processes, initializer=_init_parser, initargs=(settings,)) as pool:
-        pending: deque[AsyncResult[bytes]] = deque()  # a bounded window, so a large file is not read whole
-        for job in _jobs(pipeline, inputs, on_chunk, on_error):
-            pending.append(pool.apply_async(_parse_job, (job,)))
+    jobs = _jobs(pipeline, inputs, on_chunk, on_error)
+    first = next(jobs, None)
+    if first is None:
+        return
+    for line in _warm(pipeline, settings, first)[1].splitlines():
+        yield loads(line)
+
+    def events(path: str) -> Iterator[dict[str, Any]]:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        os.unlink(path)
+        for line in data.splitlines():
+            yield loads(line)
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with (
+        tempfile.TemporaryDirectory(prefix="shipper-") as tmp,
+        ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool,
+    ):
+        pending: deque[AsyncResult[str]] = deque()  # a bounded window, so a large file is not read whole
+        for seq, job in enumerate(jobs):
+            pending.append(pool.apply_async(_parse_job, (job, os.path.join(tmp, str(seq)))))
             if len(pending) > processes * 3:
-                for line in pending.popleft().get().splitlines():
-                    yield loads(line)
+                yield from events(pending.popleft().get())
         while pending:
-            for line in pending.popleft().get().splitlines():
-                yield loads(line)
+            yield from events(pending.popleft().get())
 
 
 def fold_workers(requested: int, paths: list[Path]) -> int:
@@ -221,7 +251,13 @@ def parse_inputs(
                 output.flush()
             yield coverage
         return
+    first = next(jobs, None)
+    if first is None:
+        return
+    _, blob, coverage = _warm(pipeline, settings, first)
+    output.write(blob)
     output.flush()
+    yield coverage
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     shared = _Shared(ctx, fd)
     with ctx.Pool(workers, initializer=_init_worker, initargs=(settings, shared)) as pool:

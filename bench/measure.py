@@ -1,0 +1,94 @@
+"""What the peer comparisons share: run a command (or a shell pipeline), take its wall time, CPU time (user +
+system of it and every process it waited for, from wait4) and peak RSS; interleave rounds so a slow spell
+of a shared machine hits every contender alike; report medians and the ratio to the peer of the same run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall: float
+    cpu: float
+    rss_mib: float
+    stdout: bytes
+
+
+def run(cmd: list[str] | str, keep_output: bool = False) -> Sample:
+    """One run; a string is a shell pipeline (its CPU includes every process of the pipeline)."""
+    shell = isinstance(cmd, str)
+    argv = ["bash", "-o", "pipefail", "-c", cmd] if shell else cmd
+    with open(os.devnull, "wb") as sink:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE if keep_output else sink, stderr=subprocess.PIPE,
+                                cwd=ROOT)  # fmt: skip
+        out = proc.stdout.read() if proc.stdout else b""
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{cmd if shell else ' '.join(argv)} failed ({code}): {err[-500:]}")
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+
+
+def rounds(contenders: list[tuple[str, list[str] | str]], repeat: int) -> dict[str, list[Sample]]:
+    """`repeat` interleaved rounds of every contender."""
+    runs: dict[str, list[Sample]] = {name: [] for name, _ in contenders}
+    for _ in range(repeat):
+        for name, cmd in contenders:
+            runs[name].append(run(cmd))
+    return runs
+
+
+def median_wall(samples: list[Sample]) -> float:
+    return statistics.median(s.wall for s in samples)
+
+
+def median_cpu(samples: list[Sample]) -> float:
+    return statistics.median(s.cpu for s in samples)
+
+
+def print_table(runs: dict[str, list[Sample]], peer: str, lines: int,
+                targets: dict[str, tuple[float, str]] | None = None) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """Medians per contender and its speed relative to the peer (peer time / its time: 1.0 = as fast), by
+    wall and by CPU time; `targets` (name -> (ratio, "wall"|"cpu")) adds whether each holds. Returns the ratios."""
+    targets = targets or {}
+    base_wall, base_cpu = median_wall(runs[peer]), median_cpu(runs[peer])
+    repeat = len(runs[peer])
+    print(f"median of {repeat}; {os.cpu_count()} cores; ratio = peer's time / this one's (1.00 = as fast as {peer})")
+    print(f"{'tool':40} {'wall s':>7} {'CPU s':>7} {'lines/s':>9} {'RSS MB':>7} {'x wall':>7} {'x CPU':>7}  target")
+    ratios: dict[str, tuple[float, float]] = {}
+    for name, samples in runs.items():
+        wall, cpu = median_wall(samples), median_cpu(samples)
+        rss = max(s.rss_mib for s in samples)
+        ratios[name] = (base_wall / wall, base_cpu / cpu)
+        verdict = ""
+        if name in targets:
+            goal, basis = targets[name]
+            got = ratios[name][0 if basis == "wall" else 1]
+            verdict = f">= {goal:.2f} by {basis}: {'met' if got >= goal else 'NOT met'}"
+        print(f"{name:40} {wall:7.2f} {cpu:7.2f} {lines / wall:9.0f} {rss:7.0f} {ratios[name][0]:7.2f}"
+              f" {ratios[name][1]:7.2f}  {verdict}")  # fmt: skip
+    return ratios
+
+
+def repeated_log(source: Path, lines: int, out: Path) -> int:
+    """A real capture repeated until it holds at least `lines` lines (its queue IDs recur, as on a server
+    whose IDs wrap): the bench's second input beside the simulated log. Returns the line count."""
+    text = source.read_bytes()
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    per_copy = text.count(b"\n")
+    copies = max(1, -(-lines // per_copy))
+    out.write_bytes(text * copies)
+    return per_copy * copies

@@ -4,11 +4,11 @@ of a shared machine hits every contender alike; report medians and the ratio to 
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,22 +23,34 @@ class Sample:
     stdout: bytes
 
 
+# Runs each command from a small Python (-S: ~8 MB), which times it and reads its rusage: Linux counts the
+# resident pages a process had before exec() in its peak RSS, so a command started straight from this
+# bench (tens of MB after its imports) would report the bench's size, not its own.
+_LAUNCHER = """
+import json, os, sys, time
+argv = json.loads(sys.argv[1])
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+print(json.dumps([time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                  os.waitstatus_to_exitcode(status)]), file=sys.stderr)
+"""
+
+
 def run(cmd: list[str] | str, keep_output: bool = False) -> Sample:
-    """One run; a string is a shell pipeline (its CPU includes every process of the pipeline)."""
-    shell = isinstance(cmd, str)
-    argv = ["bash", "-o", "pipefail", "-c", cmd] if shell else cmd
+    """One run; a string is a shell pipeline (its CPU includes every process of the pipeline, its peak RSS
+    is the largest of them)."""
+    argv = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else cmd
     with open(os.devnull, "wb") as sink:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE if keep_output else sink, stderr=subprocess.PIPE,
-                                cwd=ROOT)  # fmt: skip
-        out = proc.stdout.read() if proc.stdout else b""
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
+        done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, json.dumps(argv)], cwd=ROOT,
+                              stdout=subprocess.PIPE if keep_output else sink, stderr=subprocess.PIPE)  # fmt: skip
+    err = done.stderr.decode(errors="replace").rstrip().splitlines()
+    wall, cpu, rss_kib, code = json.loads(err[-1])
     if code != 0:
-        sys.exit(f"{cmd if shell else ' '.join(argv)} failed ({code}): {err[-500:]}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+        sys.exit(f"{cmd if isinstance(cmd, str) else ' '.join(argv)} failed ({code}): {' '.join(err[-6:-1])[-500:]}")
+    return Sample(wall, cpu, rss_kib / 1024, done.stdout or b"")
 
 
 def rounds(contenders: list[tuple[str, list[str] | str]], repeat: int) -> dict[str, list[Sample]]:

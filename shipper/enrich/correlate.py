@@ -263,7 +263,11 @@ class Correlator:
         tx.start = min(tx.start, stamp)
         self.current, self.current_role = tx, role
         done = self._apply(tx, role, event, spec, key)
-        return done + self.evict(_epoch(stamp))
+        # the heap's top is its oldest entry: when even that is within the ttl and the cap holds, nothing is due
+        heap, epoch = self.by_activity, _epoch(stamp)
+        if heap and (heap[0][0] < epoch - self.ttl or len(self.live) > self.max_open):
+            return done + self.evict(epoch)
+        return done
 
     def _new(self, host: str, instance: str, dataset: str, qid: str, stamp: str) -> Transaction:
         tx = Transaction(host, instance, dataset, [qid], stamp, stamp)

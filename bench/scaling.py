@@ -43,6 +43,7 @@ def main() -> None:
     shipper = [sys.executable, "-m", "shipper"]
     options = ["--timezone", "UTC", "--reference-date", "2026-11-28"]
     print(f"{'lines':>11} {'tool':<22} {'wall s':>8} {'CPU s':>8} {'µs/line':>8} {'peak RSS':>9}")
+    results: dict[str, list[tuple[int, float, int]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in sorted(args.sizes):
             log = Path(tmp) / f"mail-{size}.log"
@@ -51,13 +52,21 @@ def main() -> None:
                                 "--seed", "7"], stdout=out, check=True)  # fmt: skip
             runs = [("pflogsumm", [pflogsumm, str(log)]) if Path(pflogsumm).exists() else None,
                     ("shipper parse", [*shipper, "parse", *options, str(log)]),
-                    ("shipper report", [*shipper, "report", *options, str(log)]),
-                    ("shipper transactions", [*shipper, "transactions", *options, str(log)])]  # fmt: skip
+                    ("shipper report", [*shipper, "report", "-j", "1", *options, str(log)]),
+                    ("shipper transactions", [*shipper, "transactions", "-j", "1", *options, str(log)])]  # fmt: skip
             for name, argv in (r for r in runs if r is not None):
                 wall, cpu, rss = measure(argv)
+                results.setdefault(name, []).append((size, cpu, rss))
                 print(f"{size:>11,} {name:<22} {wall:>8.1f} {cpu:>8.1f} {cpu / size * 1e6:>8.1f} "
                       f"{rss / 1024:>7.0f}MB", flush=True)  # fmt: skip
             log.unlink()
+    if len(args.sizes) > 1:
+        print("\nfrom the smallest to the largest size: CPU per line (linear: the same), peak RSS growth per 1M lines")
+        for name, rows in results.items():
+            (small, cpu_s, rss_s), (large, cpu_l, rss_l) = rows[0], rows[-1]
+            per_line = (cpu_l / large) / (cpu_s / small)
+            growth = (rss_l - rss_s) / 1024 / ((large - small) / 1e6)
+            print(f"  {name:<22} CPU per line x{per_line:.2f}   RSS +{growth:.1f} MB per 1M lines")
 
 
 if __name__ == "__main__":

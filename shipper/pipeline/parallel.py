@@ -193,17 +193,32 @@ def _parse_elsewhere(
             yield loads(line)
 
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with (
-        tempfile.TemporaryDirectory(prefix="shipper-") as tmp,
-        ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool,
-    ):
-        pending: deque[AsyncResult[str]] = deque()  # a bounded window, so a large file is not read whole
-        for seq, job in enumerate(jobs):
-            pending.append(pool.apply_async(_parse_job, (job, os.path.join(tmp, str(seq)))))
-            if len(pending) > processes * 3:
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="shipper-", dir=_scratch()) as tmp,  # mode 0700
+            ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool,
+        ):
+            pending: deque[AsyncResult[str]] = deque()  # a bounded window, so a large file is not read whole
+            for seq, job in enumerate(jobs):
+                pending.append(pool.apply_async(_parse_job, (job, os.path.join(tmp, str(seq)))))
+                if len(pending) > processes * 3:
+                    yield from events(pending.popleft().get())
+            while pending:
                 yield from events(pending.popleft().get())
-        while pending:
-            yield from events(pending.popleft().get())
+    finally:
+        _forget_prepared()
+
+
+def _scratch() -> str | None:
+    """Memory-backed /dev/shm where there is one (the events of a few blocks, each deleted once read, never
+    reach a disk), else the usual temporary directory."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def _forget_prepared() -> None:
+    global _prepared
+    _prepared = None
 
 
 def fold_workers(requested: int, paths: list[Path]) -> int:
@@ -260,7 +275,9 @@ def parse_inputs(
     yield coverage
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     shared = _Shared(ctx, fd)
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(settings, shared)) as pool:
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(settings, shared))
+    _forget_prepared()  # the workers have it
+    with pool:
         # apply_async with a bounded window, not imap: imap drains the input eagerly, so a large file
         # would sit in memory whole.
         pending: deque[AsyncResult[Coverage]] = deque()

@@ -190,6 +190,15 @@ def _get(event: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+_EMPTY: dict[str, Any] = {}
+
+
+def _object(node: dict[str, Any], name: str) -> dict[str, Any]:
+    """A child object, or an empty one (never written to) when it is missing or not an object."""
+    value = node.get(name)
+    return value if isinstance(value, dict) else _EMPTY
+
+
 def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
@@ -444,10 +453,11 @@ class Correlator:
         addresses = [a for a in (listed if isinstance(listed, list) else [listed]) if isinstance(a, str)]
         if not addresses:
             return
-        status = _get(event, "mail.status") or "deferred"
-        relay = _get(event, "mail.relay") or ""
-        response = _get(event, "mail.response")
-        queued_as = _get(event, "mail.queued_as")
+        mail = _object(event, "mail")  # read once: every line of a message's fate passes here
+        status = mail.get("status") or "deferred"
+        relay = mail.get("relay") or ""
+        response = mail.get("response")
+        queued_as = mail.get("queued_as")
         to_filter = status == "sent" and _is_local(relay, spec.local_relays)
         discarded = to_filter and re.search(spec.discard_reply, response or "") is not None
         if to_filter and not discarded and isinstance(queued_as, str):  # goes on under its new queue ID
@@ -458,7 +468,9 @@ class Correlator:
         forwarded = status == "sent" and isinstance(queued_as, str) and (response or "").startswith("forwarded as")
         if forwarded:
             self._notification(tx.host, tx.instance, tx.ids[0], queued_as, event["@timestamp"], tx.dataset)
-        category = _get(event, "mail.reason.category")
+        reason = _object(mail, "reason")
+        category = reason.get("category")
+        dsn, delay, orig_to = mail.get("dsn"), mail.get("delay"), mail.get("orig_to")
         for address in addresses:
             recipient = tx.recipients.setdefault(address, Recipient(address))
             recipient.status = status
@@ -466,13 +478,13 @@ class Correlator:
                 recipient.status = "discarded"  # the content filter kept it (spam, virus, banned)
             elif forwarded:
                 recipient.status = "forwarded"
-            recipient.dsn = _get(event, "mail.dsn")
+            recipient.dsn = dsn
             recipient.relay = relay or None
-            recipient.delay = _get(event, "mail.delay")
+            recipient.delay = delay
             recipient.response = response
-            recipient.orig_to = _get(event, "mail.orig_to") or recipient.orig_to
+            recipient.orig_to = orig_to or recipient.orig_to
             if status not in SUCCESS and isinstance(category, str):
-                tx.reason = (category, _get(event, "mail.reason.hint"))
+                tx.reason = (category, reason.get("hint"))
             if status == "deferred":
                 tx.deferrals += 1
                 if response and response not in tx.deferral_reasons and len(tx.deferral_reasons) < 20:
@@ -546,9 +558,10 @@ def _held_by_check(event: dict[str, Any]) -> str:
 
 
 def _client_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:
-    tx.client_ip = tx.client_ip or _get(event, "source.ip")
-    tx.client_domain = tx.client_domain or _get(event, "source.domain")
-    tx.user = tx.user or _get(event, "user.name")
+    source = _object(event, "source")
+    tx.client_ip = tx.client_ip or source.get("ip")
+    tx.client_domain = tx.client_domain or source.get("domain")
+    tx.user = tx.user or _object(event, "user").get("name")
 
 
 def _sender_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:

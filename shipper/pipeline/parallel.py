@@ -1,9 +1,13 @@
 """`shipper parse` and the commands that fold events (transactions, report, trace): the pipeline's events of
 inputs read to their end, in input order, on one core or several.
 
-The calling process reads and frames (and joins multi-line events, which need the lines before them);
-each worker owns a Pipeline (its parsers compiled once per process), parses a job's lines, writes its
-NDJSON to the output when all earlier jobs are written, and returns the job's coverage.
+The calling process reads and frames (and joins multi-line events, which need the lines before them),
+parses the first block itself (forked workers inherit the parser it warmed), then hands blocks to a pool.
+Each worker writes a block's NDJSON to a file in a private scratch directory and returns the path and the
+block's coverage; the calling process takes the files in input order and writes them out (`parse`) or reads
+their events back to fold them (`report`, `transactions`, `trace`, `grep`). Results sent through the pool's
+pipe instead were read by a thread of the calling process that had to win the GIL from the fold for every
+64 KiB, and workers that wrote the output themselves waited for their turn rather than parse.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import select
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -55,28 +58,16 @@ class JobParser:
         return blob, coverage
 
 
-class _Shared:
-    """What parser processes share: the output descriptor and whose turn it is to write."""
-
-    def __init__(self, ctx: Any, fd: int) -> None:
-        self.fd = fd
-        self.turn = ctx.Value("q", 0, lock=False)
-        self.abort = ctx.Value("b", 0, lock=False)
-        self.cond = ctx.Condition()
-
-
 _worker: JobParser | None = None
-_shared: _Shared | None = None
 # The parent's parser, warmed on the first block before the pool forks: a forked worker starts with the
 # routes, regexes and generated builders that block needed instead of compiling them again (a fifth of a
 # second each on a 2-core machine). A spawned worker (no fork) builds its own.
 _prepared: JobParser | None = None
 
 
-def _init_worker(settings: ParseSettings, shared: _Shared | None = None) -> None:
-    global _worker, _shared
+def _init_worker(settings: ParseSettings) -> None:
+    global _worker
     _worker = _prepared if _prepared is not None else JobParser(settings)
-    _shared = shared
 
 
 def _warm(pipeline: Pipeline, settings: ParseSettings, job: Job) -> tuple[JobParser, bytes, Coverage]:
@@ -87,35 +78,6 @@ def _warm(pipeline: Pipeline, settings: ParseSettings, job: Job) -> tuple[JobPar
     blob, coverage = local.run(job)
     _prepared = local
     return local, blob, coverage
-
-
-def _run_job(numbered: tuple[int, Job]) -> Coverage:
-    """Parse block `seq`, then write it once every earlier block is written: workers write the output
-    themselves, in order, so hundreds of megabytes of NDJSON do not travel back through the parent."""
-    assert _worker is not None and _shared is not None
-    seq, job = numbered
-    blob, coverage = _worker.run(job)
-    shared = _shared
-    with shared.cond:
-        while shared.turn.value != seq:
-            if shared.abort.value:
-                raise RuntimeError("parsing aborted")
-            shared.cond.wait(1.0)
-        try:
-            _write_all(shared.fd, blob)
-        finally:
-            shared.turn.value = seq + 1
-            shared.cond.notify_all()
-    return coverage
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view) :]
-        except BlockingIOError:  # stdout may have been left non-blocking by whoever shares it
-            select.select([], [fd], [])
 
 
 def _jobs(
@@ -149,7 +111,10 @@ def parse_events(
     this one folds what they return (a fold as light as grep's leaves this process mostly waiting on them)."""
     pipeline = Pipeline(settings)
     if workers > 1:
-        yield from _parse_elsewhere(pipeline, inputs, settings, on_chunk, on_error, workers)
+        loads = orjson.loads  # ~1.5 us an event: a fifth of what parsing it costs
+        for blob, _ in _pooled(pipeline, _jobs(pipeline, inputs, on_chunk, on_error), settings, workers):
+            for line in blob.splitlines():
+                yield loads(line)
         return
     for ctx, blocks in read_inputs(pipeline, inputs, on_chunk, on_error):
         for block in blocks:
@@ -157,56 +122,50 @@ def parse_events(
         yield from pipeline.parse_texts(ctx, [(f.text, f.tags) for f in ctx.flush(force=True)])
 
 
-def _parse_job(job: Job, path: str) -> str:
-    """Parse a job into a file of NDJSON; its path goes back. Results sent through the pool's pipe were read
-    by a thread of the folding process that had to win the GIL from the fold for every 64 KiB: a block of
-    events took longer to arrive than to parse."""
+def _parse_job(job: Job, path: str) -> tuple[str, Coverage]:
+    """Parse a job into a file of NDJSON; its path and coverage go back."""
     assert _worker is not None
+    blob, coverage = _worker.run(job)
     with open(path, "wb") as out:
-        out.write(_worker.run(job)[0])
-    return path
+        out.write(blob)
+    return path, coverage
 
 
-def _parse_elsewhere(
-    pipeline: Pipeline,
-    inputs: Iterator[tuple[Path | None, BinaryIO]],
-    settings: ParseSettings,
-    on_chunk: Callable[[Path | None, BinaryIO], None],
-    on_error: Callable[[Path | None, str], None],
-    processes: int,
-) -> Iterator[dict[str, Any]]:
-    """Blocks parsed by a pool, their NDJSON read back in order, through files in a private temporary
-    directory (orjson reads an event back in ~1.5 us, a fifth of what parsing it costs)."""
-    loads = orjson.loads
-    jobs = _jobs(pipeline, inputs, on_chunk, on_error)
+def _pooled(
+    pipeline: Pipeline, jobs: Iterator[Job], settings: ParseSettings, processes: int
+) -> Iterator[tuple[bytes, Coverage]]:
+    """Each job's NDJSON and coverage, in order: the first parsed here, the rest by a pool."""
     first = next(jobs, None)
     if first is None:
         return
-    for line in _warm(pipeline, settings, first)[1].splitlines():
-        yield loads(line)
-
-    def events(path: str) -> Iterator[dict[str, Any]]:
-        with open(path, "rb") as stream:
-            data = stream.read()
-        os.unlink(path)
-        for line in data.splitlines():
-            yield loads(line)
-
+    _, blob, coverage = _warm(pipeline, settings, first)
+    yield blob, coverage
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     try:
         with (
             tempfile.TemporaryDirectory(prefix="shipper-", dir=_scratch()) as tmp,  # mode 0700
             ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool,
         ):
-            pending: deque[AsyncResult[str]] = deque()  # a bounded window, so a large file is not read whole
+            _forget_prepared()  # the workers have it
+            # apply_async with a bounded window, not imap: imap drains the input eagerly, so a large file
+            # would sit in memory whole.
+            pending: deque[AsyncResult[tuple[str, Coverage]]] = deque()
             for seq, job in enumerate(jobs):
                 pending.append(pool.apply_async(_parse_job, (job, os.path.join(tmp, str(seq)))))
                 if len(pending) > processes * 3:
-                    yield from events(pending.popleft().get())
+                    yield _collect(pending.popleft().get())
             while pending:
-                yield from events(pending.popleft().get())
+                yield _collect(pending.popleft().get())
     finally:
         _forget_prepared()
+
+
+def _collect(result: tuple[str, Coverage]) -> tuple[bytes, Coverage]:
+    path, coverage = result
+    with open(path, "rb") as stream:
+        blob = stream.read()
+    os.unlink(path)
+    return blob, coverage
 
 
 def _scratch() -> str | None:
@@ -252,10 +211,6 @@ def parse_inputs(
     An input that cannot be read to its end is reported to `on_error` and the others are still parsed."""
     pipeline = Pipeline(settings)
     jobs = _jobs(pipeline, inputs, on_chunk, on_error)
-    try:
-        fd = output.fileno()
-    except (AttributeError, OSError, ValueError):
-        workers = 1  # parallel workers write to a file descriptor
     if workers <= 1:
         local = JobParser(settings)
         local.pipeline = pipeline
@@ -266,28 +221,6 @@ def parse_inputs(
                 output.flush()
             yield coverage
         return
-    first = next(jobs, None)
-    if first is None:
-        return
-    _, blob, coverage = _warm(pipeline, settings, first)
-    output.write(blob)
-    output.flush()
-    yield coverage
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    shared = _Shared(ctx, fd)
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(settings, shared))
-    _forget_prepared()  # the workers have it
-    with pool:
-        # apply_async with a bounded window, not imap: imap drains the input eagerly, so a large file
-        # would sit in memory whole.
-        pending: deque[AsyncResult[Coverage]] = deque()
-        try:
-            for seq, job in enumerate(jobs):
-                pending.append(pool.apply_async(_run_job, ((seq, job),)))
-                if len(pending) >= workers * 3:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
-        except BaseException:
-            shared.abort.value = 1
-            raise
+    for blob, coverage in _pooled(pipeline, jobs, settings, workers):
+        output.write(blob)
+        yield coverage

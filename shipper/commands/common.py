@@ -68,12 +68,11 @@ TimezoneOption = Annotated[
 ReferenceDateOption = Annotated[
     str | None, typer.Option(help="Place year-less timestamps in the 12 months up to this date (YYYY-MM-DD).")
 ]
-FoldWorkersOption = Annotated[
+WorkersOption = Annotated[
     int,
     typer.Option(
         "--workers", "-j", min=0,
-        help="Processes: 1 = parse in this one; 0 = one per core for files of 8 MiB and more (others parse"
-        " while this one folds).",
+        help="Parser processes: 0 = one per core when the files add up to 8 MiB or more, else 1; stdin: 1.",
     ),
 ]  # fmt: skip
 MaxOpenOption = Annotated[
@@ -419,7 +418,7 @@ def parsed_events(
     options exit at once."""
     from shipper.pipeline.emit import ParseSettings, Pipeline
     from shipper.pipeline.inputs import open_inputs
-    from shipper.pipeline.parallel import fold_workers, parse_events
+    from shipper.pipeline.parallel import parse_events, pool_size
 
     try:
         options = ParseSettings(timezone=timezone, reference=parse_reference_date(reference_date))
@@ -428,7 +427,7 @@ def parsed_events(
         error(str(exc))
         raise typer.Exit(EXIT_USAGE) from None
     failed: list[str] = []
-    processes = fold_workers(workers, files)
+    processes = pool_size(workers, files)
 
     def events() -> Iterator[dict[str, Any]]:
         inputs = open_inputs(files, lambda p, m: failed.append(f"{p}: {m}"), input_opener(discovered or set()))

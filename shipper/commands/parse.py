@@ -14,6 +14,7 @@ from shipper.commands.common import (
     EXIT_USAGE,
     ByteProgress,
     TimezoneOption,
+    WorkersOption,
     error,
     input_opener,
     parse_reference_date,
@@ -42,9 +43,7 @@ def parse(
             " Default: each file's mtime, today for stdin."
         ),
     ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", "-j", help="Parallel parser processes for files; 0 = one per core. Stdin: 1.")
-    ] = 1,
+    workers: WorkersOption = 0,
 ) -> None:
     """Parse mail logs into ECS events: one JSON object per line, in input order (NDJSON).
 
@@ -54,7 +53,7 @@ def parse(
     from shipper.parse.stats import Coverage
     from shipper.pipeline.emit import ParseSettings, Pipeline
     from shipper.pipeline.inputs import open_inputs
-    from shipper.pipeline.parallel import default_workers, parse_inputs
+    from shipper.pipeline.parallel import parse_inputs, pool_size
 
     try:
         reference = parse_reference_date(reference_date)
@@ -78,7 +77,7 @@ def parse(
     try:
         # A stream (stdin) is parsed in-process and each block is flushed at once, so `tail -f |` stays live.
         streaming = not paths or any(str(p) == "-" for p in paths)
-        jobs = 1 if streaming else (workers or default_workers())
+        jobs = 1 if streaming else pool_size(workers, paths)
         inputs = open_inputs(paths, on_error, input_opener(discovered))
         with progress:
             for chunk_coverage in parse_inputs(inputs, options, out, jobs, progress.update, streaming, on_error):

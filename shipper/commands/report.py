@@ -16,11 +16,11 @@ from shipper.commands.common import (
     EXIT_OK,
     EXIT_USAGE,
     ByteProgress,
-    FoldWorkersOption,
     MaxOpenOption,
     ReferenceDateOption,
     TimezoneOption,
     TtlOption,
+    WorkersOption,
     error,
     note_evicted,
     parsed_events,
@@ -54,7 +54,7 @@ def report(
     ] = "postfix",
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
-    workers: FoldWorkersOption = 0,
+    workers: WorkersOption = 0,
     ttl: TtlOption = "6d",  # type: ignore[assignment]
     max_open: MaxOpenOption = 1_000_000,
 ) -> None:

@@ -15,9 +15,9 @@ from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    FoldWorkersOption,
     ReferenceDateOption,
     TimezoneOption,
+    WorkersOption,
     connect,
     error,
     parsed_events,
@@ -69,7 +69,7 @@ def grep(
     ] = SearchFormat.table,
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
-    workers: FoldWorkersOption = 0,
+    workers: WorkersOption = 0,
 ) -> None:
     """Events of local logs that match a KQL query: grep and zgrep with the query an analyst types in Kibana.
 

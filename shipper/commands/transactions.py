@@ -11,11 +11,11 @@ import typer
 from shipper.commands.common import (
     EXIT_FAILED,
     EXIT_OK,
-    FoldWorkersOption,
     MaxOpenOption,
     ReferenceDateOption,
     TimezoneOption,
     TtlOption,
+    WorkersOption,
     error,
     note_evicted,
     parsed_events,
@@ -30,7 +30,7 @@ def transactions(
     ],
     timezone: TimezoneOption = "local",
     reference_date: ReferenceDateOption = None,
-    workers: FoldWorkersOption = 0,
+    workers: WorkersOption = 0,
     ttl: TtlOption = "6d",  # type: ignore[assignment]
     max_open: MaxOpenOption = 1_000_000,
 ) -> None:

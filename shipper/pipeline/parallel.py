@@ -180,9 +180,9 @@ def _forget_prepared() -> None:
     _prepared = None
 
 
-def fold_workers(requested: int, paths: list[Path]) -> int:
-    """Processes for a folding command: `requested`, or with 0 one per core once the files are large enough
-    to repay starting a pool (8 MiB, ~50,000 lines); a stream is parsed in this process."""
+def pool_size(requested: int, paths: list[Path]) -> int:
+    """Parser processes: `requested`, or with 0 one per core once the files are large enough to repay
+    starting a pool (8 MiB, ~50,000 lines); a stream is parsed in this process."""
     if requested:
         return requested
     if not paths or any(str(p) == "-" for p in paths):

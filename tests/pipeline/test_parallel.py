@@ -97,13 +97,13 @@ def test_folding_commands_get_the_same_events_in_the_same_order_from_a_pool(tmp_
 
 
 def test_a_pool_starts_only_for_files_worth_it(tmp_path: Path):
-    from shipper.pipeline.parallel import default_workers, fold_workers
+    from shipper.pipeline.parallel import default_workers, pool_size
 
     small, large = tmp_path / "small.log", tmp_path / "large.log"
     small.write_bytes(b"x\n" * 1000)
     with large.open("wb") as out:
         out.truncate(8 * 2**20)
-    assert fold_workers(0, [small]) == 1
-    assert fold_workers(0, [small, large]) == default_workers()
-    assert fold_workers(0, [Path("-")]) == 1
-    assert fold_workers(3, [small]) == 3
+    assert pool_size(0, [small]) == 1
+    assert pool_size(0, [small, large]) == default_workers()
+    assert pool_size(0, [Path("-")]) == 1
+    assert pool_size(3, [small]) == 3

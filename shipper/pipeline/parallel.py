@@ -122,12 +122,18 @@ def parse_events(
         yield from pipeline.parse_texts(ctx, [(f.text, f.tags) for f in ctx.flush(force=True)])
 
 
-def _parse_job(job: Job, path: str) -> tuple[str, Coverage]:
-    """Parse a job into a file of NDJSON; its path and coverage go back."""
+def _parse_job(job: Job, path: str) -> tuple[str | bytes, Coverage]:
+    """Parse a job into a file of NDJSON; its path and coverage go back (the NDJSON itself when the file
+    cannot be written: a full scratch directory slows the command down, it does not stop it)."""
     assert _worker is not None
     blob, coverage = _worker.run(job)
-    with open(path, "wb") as out:
-        out.write(blob)
+    try:
+        with open(path, "wb") as out:
+            out.write(blob)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return blob, coverage
     return path, coverage
 
 
@@ -138,18 +144,21 @@ def _pooled(
     first = next(jobs, None)
     if first is None:
         return
-    _, blob, coverage = _warm(pipeline, settings, first)
+    local, blob, coverage = _warm(pipeline, settings, first)
     yield blob, coverage
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="shipper-", dir=_scratch())  # mode 0700
+    except OSError:  # nowhere to put a block's events: parse the rest here
+        _forget_prepared()
+        yield from map(local.run, jobs)
+        return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="shipper-", dir=_scratch()) as tmp,  # mode 0700
-            ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool,
-        ):
+        with scratch as tmp, ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool:
             _forget_prepared()  # the workers have it
             # apply_async with a bounded window, not imap: imap drains the input eagerly, so a large file
             # would sit in memory whole.
-            pending: deque[AsyncResult[tuple[str, Coverage]]] = deque()
+            pending: deque[AsyncResult[tuple[str | bytes, Coverage]]] = deque()
             for seq, job in enumerate(jobs):
                 pending.append(pool.apply_async(_parse_job, (job, os.path.join(tmp, str(seq)))))
                 if len(pending) > processes * 3:
@@ -160,19 +169,26 @@ def _pooled(
         _forget_prepared()
 
 
-def _collect(result: tuple[str, Coverage]) -> tuple[bytes, Coverage]:
-    path, coverage = result
-    with open(path, "rb") as stream:
+def _collect(result: tuple[str | bytes, Coverage]) -> tuple[bytes, Coverage]:
+    where, coverage = result
+    if isinstance(where, bytes):
+        return where, coverage
+    with open(where, "rb") as stream:
         blob = stream.read()
-    os.unlink(path)
+    os.unlink(where)
     return blob, coverage
 
 
 def _scratch() -> str | None:
-    """Memory-backed /dev/shm where there is one (the events of a few blocks, each deleted once read, never
-    reach a disk), else the usual temporary directory."""
+    """Memory-backed /dev/shm where there is one with room to spare (the events of a few blocks, each deleted
+    once read, never reach a disk; a container's is often 64 MiB), else the usual temporary directory."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+    try:
+        room = os.statvfs(shm)
+    except OSError:
+        return None
+    spare = room.f_bavail * room.f_frsize >= 256 * 2**20
+    return shm if spare and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _forget_prepared() -> None:

@@ -107,3 +107,46 @@ def test_a_pool_starts_only_for_files_worth_it(tmp_path: Path):
     assert pool_size(0, [small, large]) == default_workers()
     assert pool_size(0, [Path("-")]) == 1
     assert pool_size(3, [small]) == 3
+
+
+def _postfix_log(tmp_path: Path) -> Path:
+    from tests.mailsim import Simulation
+
+    log = tmp_path / "mail.log"
+    log.write_text(Simulation().run(600).text())
+    assert log.stat().st_size > 3 * BLOCK_BYTES
+    return log
+
+
+def _events(log: Path, workers: int) -> list[dict]:
+    from shipper.pipeline.parallel import parse_events
+
+    with log.open("rb") as stream:
+        return list(parse_events(iter([(log, stream)]), ParseSettings(timezone="UTC"), workers=workers))
+
+
+def test_without_a_scratch_directory_the_rest_is_parsed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import shipper.pipeline.parallel as parallel
+
+    log = _postfix_log(tmp_path)
+    expected = _events(log, 1)
+    monkeypatch.setattr(parallel, "_scratch", lambda: str(tmp_path / "no-such-directory"))
+    assert _events(log, 2) == expected
+
+
+def test_a_block_that_cannot_be_written_comes_back_through_the_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import contextlib
+
+    import shipper.pipeline.parallel as parallel
+
+    log = _postfix_log(tmp_path)
+    expected = _events(log, 1)
+    gone = tmp_path / "gone"
+
+    @contextlib.contextmanager
+    def vanished(**_: object):  # the directory the workers are told about does not exist
+        yield str(gone)
+
+    monkeypatch.setattr(parallel.tempfile, "TemporaryDirectory", vanished)
+    assert _events(log, 2) == expected
+    assert not gone.exists()

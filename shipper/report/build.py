@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from datetime import tzinfo
@@ -32,7 +33,7 @@ class ReportBuilder:
         self.last: str | None = None
         self.categories: dict[str, list[int]] = {}  # category -> [deferrals, bounces, rejects, other]
         self.outcomes: Counter[str] = Counter()
-        self.stuck: list[Transaction] = []
+        self.stuck = StuckTable(top if top > 0 else None)
         self.auth = AuthTally()
         self.days: tuple[str, str] | None = None  # the first and last local day of every timestamped line read
         self._local: dict[str, tuple[str, int]] = {}  # @timestamp (to the minute) -> (local date, hour)
@@ -88,10 +89,10 @@ class ReportBuilder:
         if not tx.complete:
             if tx.held:
                 self.outcomes["held"] += 1
-                self.stuck.append(tx)
+                self.stuck.add(tx)
             elif tx.deferrals or any(r.status == "deferred" for r in tx.recipients.values()):
                 self.outcomes["stuck"] += 1
-                self.stuck.append(tx)
+                self.stuck.add(tx)
             else:
                 self.outcomes["in_flight"] += 1
             return
@@ -139,7 +140,7 @@ class ReportBuilder:
             reason_categories=sorted(
                 (m.CategoryCount(category=c, deferrals=v[0], bounces=v[1], rejects=v[2], other=v[3], total=sum(v))
                  for c, v in self.categories.items()), key=lambda c: (-c.total, c.category)),
-            stuck=_stuck_mail(self.stuck, top),
+            stuck=self.stuck.section(),
             authentication=self.auth.summary(top),
         )  # fmt: skip
 
@@ -179,23 +180,57 @@ def _reasons(counter: Counter[Any]) -> list[m.Reason]:
     return out
 
 
-def _stuck_mail(stuck: list[Transaction], top: int | None) -> m.StuckMail:
-    """Grouped by reason category (largest group first), each group's longest waiting first."""
-    groups: dict[str | None, list[m.StuckMessage]] = {}
-    for tx in sorted(stuck, key=lambda t: t.start):
+class StuckTable:
+    """The stuck-mail section, built as messages end: per reason category how many, the `top` that have
+    waited longest (None: all) and the hint of the longest waiting that has one. Only those are kept, so
+    the report's memory does not grow with mail that stays in the queue (a server with a dead relay keeps
+    thousands of messages for days)."""
+
+    def __init__(self, top: int | None) -> None:
+        self.top = top
+        self.total = 0
+        self.sequence = 0  # arrival order breaks ties between equal start times, as a stable sort would
+        self.counts: dict[str | None, int] = {}
+        self.oldest: dict[str | None, list[_Newest]] = {}  # heaps, the latest on top: at most `top` each
+        self.hints: dict[str | None, tuple[str, int, str]] = {}  # the earliest hinted message's (start, seq, hint)
+
+    def add(self, tx: Transaction) -> None:
         item = _stuck(tx)
-        groups.setdefault(item.category, []).append(item)
-    out = []
-    for category, items in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0] or "~")):
-        listed = items[:top]
-        out.append(m.StuckGroup(category=category, hint=_group_hint(items), count=len(items), messages=listed,
-                                more=len(items) - len(listed)))  # fmt: skip
-    return m.StuckMail(total=len(stuck), shown=sum(len(g.messages) for g in out), groups=out)
+        key, order = item.category, (tx.start, self.sequence)
+        self.total += 1
+        self.sequence += 1
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if item.hint and (key not in self.hints or order < self.hints[key][:2]):
+            self.hints[key] = (*order, item.hint)
+        kept, entry = self.oldest.setdefault(key, []), _Newest(order, item)
+        if self.top is None:
+            kept.append(entry)
+        elif len(kept) < self.top:
+            heapq.heappush(kept, entry)
+        elif order < kept[0].order:
+            heapq.heapreplace(kept, entry)
+
+    def section(self) -> m.StuckMail:
+        """Grouped by reason category (largest group first), each group's longest waiting first."""
+        out = []
+        for key in sorted(self.counts, key=lambda k: (-self.counts[k], k or "~")):
+            listed = [entry.item for entry in sorted(self.oldest[key], key=lambda e: e.order)]
+            hint = self.hints.get(key)
+            out.append(m.StuckGroup(category=key, hint=hint[2] if hint else None, count=self.counts[key],
+                                    messages=listed, more=self.counts[key] - len(listed)))  # fmt: skip
+        return m.StuckMail(total=self.total, shown=sum(len(g.messages) for g in out), groups=out)
 
 
-def _group_hint(items: list[m.StuckMessage]) -> str | None:
-    """The hint the group's messages share (the first one's when they differ)."""
-    return next((i.hint for i in items if i.hint), None)
+class _Newest:
+    """A heap entry that puts the latest (start, arrival) on top, so the kept `top` are the oldest."""
+
+    __slots__ = ("item", "order")
+
+    def __init__(self, order: tuple[str, int], item: m.StuckMessage) -> None:
+        self.order, self.item = order, item
+
+    def __lt__(self, other: _Newest) -> bool:
+        return self.order > other.order
 
 
 def _stuck(tx: Transaction) -> m.StuckMessage:

@@ -221,3 +221,45 @@ def test_the_authentication_section_counts_failures_by_address_account_service_a
     assert "203.0.113.9  bob via auth.sshd, after 3 failure(s)" in out
     page = html.render(report_of(AUTH, date(2026, 11, 28)))
     assert "Failed logins by source address" in page and "203.0.113.9" in page
+
+
+def _stuck_reference(stuck: list, top: int | None):
+    """The stuck-mail section as it was computed from every stuck message held to the end."""
+    from shipper.report import model as m
+    from shipper.report.build import _stuck
+
+    groups: dict = {}
+    for tx in sorted(stuck, key=lambda t: t.start):
+        item = _stuck(tx)
+        groups.setdefault(item.category, []).append(item)
+    out = []
+    for category, items in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0] or "~")):
+        listed = items[:top]
+        hint = next((i.hint for i in items if i.hint), None)
+        out.append(m.StuckGroup(category=category, hint=hint, count=len(items), messages=listed,
+                                more=len(items) - len(listed)))  # fmt: skip
+    return m.StuckMail(total=len(stuck), shown=sum(len(g.messages) for g in out), groups=out)
+
+
+@pytest.mark.parametrize("top", [1, 3, 20, None])
+def test_the_stuck_table_keeps_only_what_it_shows_and_shows_what_holding_everything_did(top):
+    """Stuck messages of a simulated log (deferred, held, several reasons), in a shuffled order and with
+    shared start times: the section equals the one built from all of them, holding at most `top` a group."""
+    import random
+
+    from shipper.report.build import StuckTable
+    from tests.mailsim import Simulation
+
+    parser, correlator = Parser(), Correlator(load_packs())
+    for line in Simulation(seed=11).run(3000).text().splitlines():
+        correlator.feed(parser.parse_doc(line)[0])
+    stuck = [tx for tx in correlator.finish() if tx.deferrals or tx.held]
+    stuck += stuck[:25]  # the same start times again: ties keep their arrival order
+    random.Random(5).shuffle(stuck)
+    assert len({tx.diagnosis() for tx in stuck}) > 2
+    table = StuckTable(top)
+    for tx in stuck:
+        table.add(tx)
+    assert table.section() == _stuck_reference(stuck, top)
+    if top is not None:
+        assert all(len(kept) <= top for kept in table.oldest.values())

@@ -40,6 +40,7 @@ FLUSH_AFTER = 0.5  # seconds a partly filled batch may wait while more lines kee
 # one gather into batches (without it the loop read ~2 lines per pass, 2,300 passes a second at 2,000
 # lines/s). It bounds the latency it adds; a lagging input is read again at once.
 LINGER = 0.05
+IDLE_POLL = 0.1  # caught up with nothing read: read again after this long (appends wake nothing: follow.py)
 STUCK_AFTER = 10.0  # seconds past shutdown_timeout after which a stop that has not finished is forced
 
 
@@ -213,7 +214,7 @@ class Service:
                     if read_any:
                         self.stopping.wait(LINGER)
                     else:
-                        self.wake.wait(0.25)
+                        self.wake.wait(IDLE_POLL)
         except Interrupted:
             pass  # shutdown deadline passed while the output was full
         finally:

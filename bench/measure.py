@@ -9,6 +9,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +105,15 @@ def repeated_log(source: Path, lines: int, out: Path) -> int:
     copies = max(1, -(-lines // per_copy))
     out.write_bytes(text * copies)
     return per_copy * copies
+
+
+def inputs(given: Path | None, tmp: Path, label: str, write: Callable[[Path], None]) -> list[tuple[str, Path]]:
+    """The bench's inputs: the given log alone, or a made one (`write` fills it) and the real Postfix
+    capture repeated to as many lines."""
+    if given is not None:
+        return [("the given log", given)]
+    made = tmp / "mail.log"
+    write(made)
+    capture = tmp / "capture.log"
+    repeated_log(ROOT / "samples/postfix/debian-postfix.log", sum(1 for _ in made.open("rb")), capture)
+    return [(label, made), ("real Postfix capture, repeated", capture)]

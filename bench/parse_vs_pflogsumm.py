@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import ROOT, print_table, repeated_log, rounds  # bench/measure.py
+from measure import ROOT, inputs, print_table, rounds  # bench/measure.py
 
 
 def main() -> None:
@@ -41,25 +41,19 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        inputs: list[tuple[str, Path]] = []
-        if args.log is not None:
-            inputs.append(("the given log", args.log))
-        else:
-            generated = Path(tmp) / "mail.log"
-            with generated.open("w") as out:
+
+        def generate(path: Path) -> None:
+            with path.open("w") as out:
                 subprocess.run([sys.executable, str(ROOT / "scripts/gen_postfix_log.py"), "--lines", str(args.lines)],
                                stdout=out, check=True)  # fmt: skip
-            inputs.append(("generated Postfix log", generated))
-            capture = Path(tmp) / "capture.log"
-            repeated_log(ROOT / "samples/postfix/debian-postfix.log", args.lines, capture)
-            inputs.append(("real Postfix capture, repeated", capture))
-        for label, log in inputs:
+
+        for label, log in inputs(args.log, Path(tmp), "generated Postfix log", generate):
             lines = sum(1 for _ in log.open("rb"))
             print(f"\n{label}: {lines} lines, {log.stat().st_size / 2**20:.1f} MiB")
             contenders: list[tuple[str, list[str] | str]] = [
                 ("pflogsumm (Debian, counts only)", [pflogsumm, str(log)]),
                 ("shipper parse -j 1 (NDJSON)", [*shipper, "--workers", "1", str(log)]),
-                (f"shipper parse -j 0 ({cores} processes)", [*shipper, "--workers", "0", str(log)]),
+                (f"shipper parse -j {cores} (one per core)", [*shipper, "--workers", str(cores), str(log)]),
             ]
             targets = {contenders[1][0]: (0.6, "cpu"), contenders[2][0]: (1.0, "wall")}
             print_table(rounds(contenders, args.repeat), contenders[0][0], lines, targets)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import print_table, repeated_log, rounds  # noqa: E402
+from bench.measure import inputs, print_table, rounds  # noqa: E402
 from tests.report.test_pflogsumm_agreement import exact_copy, pflogsumm_totals  # noqa: E402
 
 
@@ -44,30 +45,25 @@ def main() -> None:
     compileall.compile_dir(Path(package.__file__).parent, quiet=1)  # as a wheel install would be
     shipper = [sys.executable, "-m", "shipper"]
     options = ["--timezone", "UTC"]
+    cores = os.cpu_count() or 1  # given explicitly: -j 0 starts no pool for a small bench input
     with tempfile.TemporaryDirectory() as tmp:
-        inputs: list[tuple[str, Path]] = []
-        if args.log is not None:
-            inputs.append(("the given log", args.log))
-        else:
-            simulated = Path(tmp) / "mail.log"
-            with simulated.open("w") as out:
+
+        def simulate(path: Path) -> None:
+            with path.open("w") as out:
                 subprocess.run([sys.executable, "-m", "tests.mailsim", "--messages", str(args.messages),
                                 "--hours", "48"], stdout=out, check=True, cwd=ROOT)  # fmt: skip
-            inputs.append(("simulated Postfix log", simulated))
-            capture = Path(tmp) / "capture.log"
-            repeated_log(ROOT / "samples/postfix/debian-postfix.log", sum(1 for _ in simulated.open("rb")), capture)
-            inputs.append(("real Postfix capture, repeated", capture))
-        for label, log in inputs:
+
+        for label, log in inputs(args.log, Path(tmp), "simulated Postfix log", simulate):
             lines = sum(1 for _ in log.open("rb"))
             print(f"\n{label}: {lines} lines, {log.stat().st_size / 2**20:.1f} MiB")
             contenders: list[tuple[str, list[str] | str]] = [
                 ("pflogsumm (Debian)", [pflogsumm, str(log)]),
                 ("shipper report -j 1", [*shipper, "report", "-j", "1", *options, str(log)]),
-                ("shipper report -j 0", [*shipper, "report", "-j", "0", *options, str(log)]),
+                (f"shipper report -j {cores}", [*shipper, "report", "-j", str(cores), *options, str(log)]),
                 ("shipper report --format json -j 1", [*shipper, "report", "--format", "json", "-j", "1", *options,
                                                        str(log)]),
                 ("shipper transactions -j 1", [*shipper, "transactions", "-j", "1", *options, str(log)]),
-                ("shipper transactions -j 0", [*shipper, "transactions", "-j", "0", *options, str(log)]),
+                (f"shipper transactions -j {cores}", [*shipper, "transactions", "-j", str(cores), *options, str(log)]),
             ]  # fmt: skip
             targets = {"shipper report -j 1": (1.0, "cpu"), "shipper transactions -j 1": (1.0, "cpu")}
             print_table(rounds(contenders, args.repeat), "pflogsumm (Debian)", lines, targets)

@@ -12,7 +12,7 @@ A batch is acknowledged only when every event in it has a final outcome:
 
 A batch is one `_bulk` request of lines serialized when they were parsed. The client's `bulk` is called
 directly rather than through helpers.streaming_bulk: the helper re-chunks every action and walks every item
-of the answer in Python, a quarter of this thread's time, where an answer without `errors` needs no walk;
+of the answer in Python, a fifth of this thread's time, where an answer without `errors` needs no walk;
 its own retries of 429 items are the loop below.
 """
 

@@ -51,7 +51,7 @@ def main() -> None:
                 subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_postfix_log.py"), "--lines", str(size),
                                 "--seed", "7"], stdout=out, check=True)  # fmt: skip
             runs = [("pflogsumm", [pflogsumm, str(log)]) if Path(pflogsumm).exists() else None,
-                    ("shipper parse", [*shipper, "parse", *options, str(log)]),
+                    ("shipper parse", [*shipper, "parse", "-j", "1", *options, str(log)]),
                     ("shipper report", [*shipper, "report", "-j", "1", *options, str(log)]),
                     ("shipper transactions", [*shipper, "transactions", "-j", "1", *options, str(log)])]  # fmt: skip
             for name, argv in (r for r in runs if r is not None):
@@ -66,7 +66,7 @@ def main() -> None:
             (small, cpu_s, rss_s), (large, cpu_l, rss_l) = rows[0], rows[-1]
             per_line = (cpu_l / large) / (cpu_s / small)
             growth = (rss_l - rss_s) / 1024 / ((large - small) / 1e6)
-            print(f"  {name:<22} CPU per line x{per_line:.2f}   RSS +{growth:.1f} MB per 1M lines")
+            print(f"  {name:<22} CPU per line x{per_line:.2f}   RSS {growth:+.1f} MB per 1M lines")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,16 @@ def _nest_slow(flat: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+_NO_OBJECT: dict[str, Any] = {}
+
+
+def child(node: dict[str, Any], name: str) -> dict[str, Any]:
+    """An event's object under `name`, or an empty one (shared: read it, never write to it) when it is
+    missing or not an object: for code that reads a few fields of one object of every event."""
+    value = node.get(name)
+    return value if isinstance(value, dict) else _NO_OBJECT
+
+
 def nest(flat: dict[str, Any]) -> dict[str, Any]:
     keys = tuple(flat)
     builder = _BUILDERS.get(keys)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache, lru_cache
 from typing import Any
 
+from shipper.core.event import child
 from shipper.core.timefmt import parse_iso
 from shipper.parse.packs import CorrelationSpec, Pack
 
@@ -188,15 +189,6 @@ def _get(event: dict[str, Any], dotted: str) -> Any:
             return None
         node = node.get(part)
     return node
-
-
-_EMPTY: dict[str, Any] = {}
-
-
-def _object(node: dict[str, Any], name: str) -> dict[str, Any]:
-    """A child object, or an empty one (never written to) when it is missing or not an object."""
-    value = node.get(name)
-    return value if isinstance(value, dict) else _EMPTY
 
 
 def _first(value: Any) -> Any:
@@ -453,7 +445,7 @@ class Correlator:
         addresses = [a for a in (listed if isinstance(listed, list) else [listed]) if isinstance(a, str)]
         if not addresses:
             return
-        mail = _object(event, "mail")  # read once: every line of a message's fate passes here
+        mail = child(event, "mail")  # read once: every line of a message's fate passes here
         status = mail.get("status") or "deferred"
         relay = mail.get("relay") or ""
         response = mail.get("response")
@@ -468,7 +460,7 @@ class Correlator:
         forwarded = status == "sent" and isinstance(queued_as, str) and (response or "").startswith("forwarded as")
         if forwarded:
             self._notification(tx.host, tx.instance, tx.ids[0], queued_as, event["@timestamp"], tx.dataset)
-        reason = _object(mail, "reason")
+        reason = child(mail, "reason")
         category = reason.get("category")
         dsn, delay, orig_to = mail.get("dsn"), mail.get("delay"), mail.get("orig_to")
         for address in addresses:
@@ -558,10 +550,10 @@ def _held_by_check(event: dict[str, Any]) -> str:
 
 
 def _client_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:
-    source = _object(event, "source")
+    source = child(event, "source")
     tx.client_ip = tx.client_ip or source.get("ip")
     tx.client_domain = tx.client_domain or source.get("domain")
-    tx.user = tx.user or _object(event, "user").get("name")
+    tx.user = tx.user or child(event, "user").get("name")
 
 
 def _sender_if_unknown(tx: Transaction, event: dict[str, Any]) -> None:

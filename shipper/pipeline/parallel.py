@@ -38,8 +38,8 @@ Job = tuple[str | None, date, tuple[bytes, bool, int] | list[tuple[str, list[str
 
 
 class JobParser:
-    def __init__(self, settings: ParseSettings) -> None:
-        self.pipeline = Pipeline(settings)
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
 
     def run(self, job: Job) -> tuple[bytes, Coverage]:
         file_source, reference, payload = job
@@ -67,14 +67,13 @@ _prepared: JobParser | None = None
 
 def _init_worker(settings: ParseSettings) -> None:
     global _worker
-    _worker = _prepared if _prepared is not None else JobParser(settings)
+    _worker = _prepared if _prepared is not None else JobParser(Pipeline(settings))
 
 
-def _warm(pipeline: Pipeline, settings: ParseSettings, job: Job) -> tuple[JobParser, bytes, Coverage]:
+def _warm(pipeline: Pipeline, job: Job) -> tuple[JobParser, bytes, Coverage]:
     """Parse the first job here, with the pipeline the workers will inherit."""
     global _prepared
-    local = JobParser(settings)
-    local.pipeline = pipeline
+    local = JobParser(pipeline)
     blob, coverage = local.run(job)
     _prepared = local
     return local, blob, coverage
@@ -144,7 +143,7 @@ def _pooled(
     first = next(jobs, None)
     if first is None:
         return
-    local, blob, coverage = _warm(pipeline, settings, first)
+    local, blob, coverage = _warm(pipeline, first)
     yield blob, coverage
     try:
         scratch = tempfile.TemporaryDirectory(prefix="shipper-", dir=_scratch())  # mode 0700
@@ -228,8 +227,7 @@ def parse_inputs(
     pipeline = Pipeline(settings)
     jobs = _jobs(pipeline, inputs, on_chunk, on_error)
     if workers <= 1:
-        local = JobParser(settings)
-        local.pipeline = pipeline
+        local = JobParser(pipeline)
         for job in jobs:
             blob, coverage = local.run(job)
             output.write(blob)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from shipper.elastic.connection import EsSettings
     from shipper.elastic.templates import LifecycleAges
+    from shipper.kql.prefilter import LinePrefilter
     from shipper.run.config import RunConfig
 
 
@@ -413,15 +414,17 @@ def parsed_events(
     progress: ByteProgress | None = None,
     discovered: set[Path] | None = None,
     workers: int = 1,
+    prefilter: LinePrefilter | None = None,
 ) -> tuple[Callable[[], Iterator[dict[str, Any]]], list[str]]:
     """A way to parse the files (again, each time it is called), and the list their problems go to; bad
-    options exit at once."""
+    options exit at once. With a prefilter, only the lines that pass it are parsed (`shipper grep`)."""
     from shipper.pipeline.emit import ParseSettings, Pipeline
     from shipper.pipeline.inputs import open_inputs
     from shipper.pipeline.parallel import parse_events, pool_size
 
     try:
-        options = ParseSettings(timezone=timezone, reference=parse_reference_date(reference_date))
+        reference = parse_reference_date(reference_date)
+        options = ParseSettings(timezone=timezone, reference=reference, prefilter=prefilter)
         Pipeline(options)  # fail now on a bad zone or pack
     except ValueError as exc:
         error(str(exc))

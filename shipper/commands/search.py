@@ -80,6 +80,7 @@ def grep(
     from shipper.enrich.correlate import JOINED_FIELDS, Correlator
     from shipper.enrich.ecs import complete
     from shipper.kql.evaluate import compile_query, fields_read
+    from shipper.kql.prefilter import line_prefilter
     from shipper.kql.types import offline_types
     from shipper.parse.packs import load_packs
 
@@ -91,8 +92,11 @@ def grep(
     whole = output_format is SearchFormat.ndjson and not count
     derived = reads is None or any(n.startswith(("related.", "ecs.")) for n in reads)
     join = whole or reads is None or derived or bool(reads & JOINED_FIELDS)
+    # Without the join each event depends on its line alone: lines that cannot match are not parsed.
+    prefilter = None if join else line_prefilter(node, types, load_packs())
     paths, discovered, missing = resolve_inputs(files)
-    events, failed = parsed_events(paths, timezone, reference_date, discovered=discovered, workers=workers)
+    events, failed = parsed_events(paths, timezone, reference_date, discovered=discovered, workers=workers,
+                                   prefilter=prefilter)  # fmt: skip
     correlator = Correlator(load_packs()) if join else None
     found = 0
     try:

@@ -128,15 +128,15 @@ def _matches(node: Node, flat: Flat, types: dict[str, str], prefix: str) -> bool
     assert isinstance(node, Is)
     if node.field is None:
         assert node.value is not None
-        return any(_value_matches(v, node.value, types.get(n), lenient=True)
+        return any(value_matches(v, node.value, types.get(n), lenient=True)
                    for n in flat if n not in NOT_SEARCHED for v in _values(flat, n))  # fmt: skip
     names = fields_for(prefix + node.field, types)
     if node.value is None:
         return any(_values(flat, n) for n in names)
-    return any(_value_matches(v, node.value, types.get(n)) for n in names for v in _values(flat, n))
+    return any(value_matches(v, node.value, types.get(n)) for n in names for v in _values(flat, n))
 
 
-def _value_matches(actual: Any, value: Value, kind: str | None, lenient: bool = False) -> bool:
+def value_matches(actual: Any, value: Value, kind: str | None, lenient: bool = False) -> bool:
     if kind in NUMBERS:
         try:
             return not value.wildcard and float(literal(value)) == float(actual)

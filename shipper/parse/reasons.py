@@ -30,6 +30,11 @@ def _rules() -> tuple[tuple[re.Pattern[str], ReasonRule], ...]:
     return tuple((re.compile(rule.match, re.IGNORECASE), rule) for rule in rules)
 
 
+def reason_rules() -> tuple[ReasonRule, ...]:
+    """The rules in order: the first whose regex (case-insensitive) matches gives the category."""
+    return tuple(rule for _, rule in _rules())
+
+
 def categories() -> list[str]:
     """Every `mail.reason.category` there is: the rules' and `on hold` (a message an admin must release)."""
     return [*dict.fromkeys(rule.category for _, rule in _rules()), "on hold"]

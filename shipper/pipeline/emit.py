@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -36,15 +36,20 @@ from shipper.parse.sniff import detect_by_content
 from shipper.parse.stats import Coverage
 from shipper.pipeline.context import Frame, InputContext
 
+if TYPE_CHECKING:
+    from shipper.kql.prefilter import LinePrefilter
+
 
 @dataclass(frozen=True)
 class ParseSettings:
     """How a command parses: zone for timestamps without one, a pack forced for every input, a fixed
-    reference date (None: each input's own, see pipeline/context.py)."""
+    reference date (None: each input's own, see pipeline/context.py), and a test a line must pass to be
+    parsed at all (`shipper grep`: kql/prefilter.py; the others parse every line)."""
 
     timezone: str | None = None
     source: str | None = None
     reference: date | None = None
+    prefilter: LinePrefilter | None = None
 
 
 class Pipeline:

@@ -13,7 +13,7 @@ Decoding (`decode_line`) strips the newline and one CR before it, replaces inval
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -87,6 +87,16 @@ class Block:
             return self._slow()
         no_tags: list[str] = []
         return [(line, no_tags) for line in lines]
+
+    def texts_at(self, spans: Iterable[tuple[int, int]]) -> list[tuple[str, list[str]]]:
+        """(text, tags) of the lines of `data` at these (start, end without newline) spans, as `lines` cuts
+        and `decode_line` decodes them: the same as `texts` gives for those lines."""
+        out: list[tuple[str, list[str]]] = []
+        data = self.data
+        for start, end in spans:
+            raw = data[start:end]
+            out.append(_decoded(raw[:MAX_LINE_BYTES], True) if len(raw) > MAX_LINE_BYTES else _decoded(raw, False))
+        return out
 
     def _slow(self) -> Iterator[tuple[str, list[str]]]:
         for line in self.lines():

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
@@ -30,6 +30,9 @@ from shipper.pipeline.context import InputContext
 from shipper.pipeline.emit import ParseSettings, Pipeline
 from shipper.pipeline.framing import Block
 from shipper.pipeline.inputs import read_inputs
+
+if TYPE_CHECKING:
+    from shipper.kql.prefilter import LinePrefilter
 
 # A job: the source whose own file its input is (by name or content; None: programs decide), the reference
 # date, and either a block of whole lines (data, truncated, end) or the (text, tags) of events already
@@ -47,11 +50,12 @@ class JobParser:
         ctx = pipeline.context(path=None)
         ctx.adopt(pipeline.packs, file_source)
         ctx.fixed_reference = reference
+        prefilter = pipeline.settings.prefilter
         if isinstance(payload, tuple):
             data, truncated, end = payload
-            texts: Iterable[tuple[str, list[str]]] = Block(0, data, truncated, end).texts()
+            texts: Iterable[tuple[str, list[str]]] = block_texts(Block(0, data, truncated, end), prefilter)
         else:
-            texts = payload
+            texts = admitted(payload, prefilter)
         pipeline.coverage = coverage = Coverage()
         dumps, option = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         blob = b"".join([dumps(doc, None, option) for doc in pipeline.parse_texts(ctx, texts)])
@@ -115,10 +119,31 @@ def parse_events(
             for line in blob.splitlines():
                 yield loads(line)
         return
+    prefilter = settings.prefilter
     for ctx, blocks in read_inputs(pipeline, inputs, on_chunk, on_error):
         for block in blocks:
-            yield from pipeline.parse_texts(ctx, ctx.texts(block))
-        yield from pipeline.parse_texts(ctx, [(f.text, f.tags) for f in ctx.flush(force=True)])
+            texts = block_texts(block, prefilter) if ctx.grouper is None else admitted(ctx.texts(block), prefilter)
+            yield from pipeline.parse_texts(ctx, texts)
+        yield from pipeline.parse_texts(ctx, admitted([(f.text, f.tags) for f in ctx.flush(force=True)], prefilter))
+
+
+def block_texts(block: Block, prefilter: LinePrefilter | None) -> Iterable[tuple[str, list[str]]]:
+    """(text, tags) of a block's lines, only those that may pass a prefilter: an ASCII block is searched
+    whole and only those lines decoded, any other line by line."""
+    if prefilter is None:
+        return block.texts()
+    spans = None if block.truncated else prefilter.spans(block.data)
+    if spans is None:
+        return admitted(block.texts(), prefilter)
+    return block.texts_at(spans)
+
+
+def admitted(
+    texts: Iterable[tuple[str, list[str]]], prefilter: LinePrefilter | None
+) -> Iterable[tuple[str, list[str]]]:
+    if prefilter is None:
+        return texts
+    return [(text, tags) for text, tags in texts if prefilter.admits(text)]
 
 
 def _parse_job(job: Job, path: str) -> tuple[str | bytes, Coverage]:

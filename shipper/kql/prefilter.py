@@ -9,7 +9,8 @@ A field gets its value in a few ways, and each tells what the line must hold for
   the key;
 - the reason classifier gives `mail.reason.category`/`.hint`: only with a text one of the literals of a
   reason rule of that category is in.
-Fields anything else writes (the envelope, the route, a pack's defaults, the parser's own `message`, `tags`,
+`process.name` is the program as the line writes it, except the few a log format implies. Fields anything
+else writes (the envelope, the route, a pack's defaults, the parser's own `message`, `tags`,
 `error.*`; `related.*` and `ecs.*`; what the join to messages adds) give no test: their queries read every
 line. So does a negation, a range, free text, an `exists` or a text field's words. The test is searched
 case-insensitively, with RE2 (one pass, however many alternatives: Python's `re` took 77 µs a line for
@@ -32,6 +33,7 @@ from shipper.kql.ast import And, Is, Node, Or, Value
 from shipper.kql.dsl import fields_for, literal
 from shipper.kql.evaluate import NUMBERS, value_matches
 from shipper.kql.types import multi_field_parents
+from shipper.parse.envelope import HINT_PROGRAMS
 from shipper.parse.literals import any_of, escape, required
 from shipper.parse.packs import Expansion, Pack
 from shipper.parse.reasons import reason_rules
@@ -208,6 +210,8 @@ def _needed(name: str, value: Value, types: dict[str, str], packs: tuple[Pack, .
 def _producers(field: str, value: Value, kind: str | None, packs: tuple[Pack, ...]) -> set[str] | None:
     """What a line must hold for `field` to get `value`: the union over everything that can write it."""
     views, elsewhere = _views(packs)
+    if field == "process.name" and not any(field in pack.defaults for pack in packs):
+        return _program(value, kind, views)
     if field in elsewhere or field.startswith(MACHINERY_PREFIXES) or (field in MACHINERY and not _reason(field)):
         return None
     out: set[str] = set()
@@ -231,6 +235,18 @@ def _producers(field: str, value: Value, kind: str | None, packs: tuple[Pack, ..
             if _can_match(gives, value, kind) and not _add(out, required(rule.match)):
                 return None
     return out
+
+
+def _program(value: Value, kind: str | None, views: tuple[_RuleView, ...]) -> set[str] | None:
+    """`process.name` is the program as the line writes it (the envelope's, a part of it a route captures,
+    the one a multilog or repeated line names), except where a format implies it (HINT_PROGRAMS: ClamAV's,
+    qmail's multilog, Kerio's and Zimbra's own logs)."""
+    written = _as_written(value) if kind not in _NOT_STRINGS else None
+    if written is None or any(_can_match(hint, value, kind) for hint in HINT_PROGRAMS):
+        return None
+    if any("process.name" in view.static or "process.name" in view.derived for view in views):
+        return None
+    return {escape(written)}
 
 
 def _reason(field: str) -> bool:

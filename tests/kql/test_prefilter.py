@@ -80,7 +80,8 @@ def test_every_event_passes_the_prefilter_of_every_query_on_its_own_values(simul
             if isinstance(query, Is):
                 fields.add(query.field)
     # derived fields the line never spells are among them: the point of the prefilter
-    assert {"event.outcome", "mail.reason.category", "event.action", "event.type", "mail.status"} <= fields
+    wanted = {"event.outcome", "mail.reason.category", "event.action", "event.type", "mail.status", "process.name"}
+    assert wanted <= fields
     assert tested > 20_000
 
 
@@ -114,6 +115,7 @@ def test_queries_that_need_every_line_get_no_prefilter():
     needing_all = [
         "not mail.status: sent", "mail.size > 1000", "timeout", "mail.status: *", "related.ip: 10.0.0.1",
         "message: hello", "host.hostname: mx1", "mail.status: deferred or not event.outcome: success",
+        "process.name: clamav", "process.name: q*",
     ]  # fmt: skip
     for query in needing_all:
         assert line_prefilter(parse(query), TYPES, PACKS) is None, query

@@ -171,7 +171,12 @@ def line_prefilter(node: Node, types: dict[str, str], packs: tuple[Pack, ...]) -
     clauses = _clauses(node, types, packs)
     if not clauses:
         return None
-    return LinePrefilter(tuple(dict.fromkeys(clauses)))
+    prefilter = LinePrefilter(tuple(dict.fromkeys(clauses)))
+    try:
+        prefilter.admits("")  # compiles it: a test RE2 refuses (too large) is no test
+    except Exception:  # re2.error, or whatever else the binding raises
+        return None
+    return prefilter
 
 
 def _clauses(node: Node, types: dict[str, str], packs: tuple[Pack, ...]) -> list[str]:

@@ -267,7 +267,7 @@ def _derivations(view: _RuleView, field: str, value: Value, kind: str | None, ou
         verbatim = spec.source in view.captured and spec.source not in view.static and spec.source not in view.derived
         if spec.map is not None and verbatim:  # a map from a capture: the key is written in the line
             for key, mapped in spec.map.items():
-                if _can_match(mapped, value, kind) and (not key or not _add(out, escape(key))):
+                if _can_match(mapped, value, kind) and (key in ("", None) or not _add(out, escape(str(key)))):
                     return False
             continue
         if not _add(out, view.needs):  # anything else: the rule matched

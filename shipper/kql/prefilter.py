@@ -56,12 +56,13 @@ class LinePrefilter:
     def __init__(self, clauses: tuple[str, ...]) -> None:
         self.clauses = clauses
         self._compiled: list[Any] | None = None
+        self._blocks = 0
 
     def __getstate__(self) -> tuple[str, ...]:  # to a spawned worker: the text, compiled again there
         return self.clauses
 
     def __setstate__(self, clauses: tuple[str, ...]) -> None:
-        self.clauses, self._compiled = clauses, None
+        self.clauses, self._compiled, self._blocks = clauses, None, 0
 
     def _searches(self) -> list[Any]:
         if self._compiled is None:
@@ -84,20 +85,30 @@ class LinePrefilter:
         """(start, end without newline) of the lines of a block that may match; None if it is not ASCII."""
         if not data.isascii():
             return None
-        first, *rest = self._searches()
-        out: list[tuple[int, int]] = []
-        position, size = 0, len(data)
-        while position < size:
-            found = first(data, position)
-            if found is None:
-                break
-            start = data.rfind(b"\n", 0, found.start()) + 1  # `.` stops at newlines: the match is in one line
-            end = data.find(b"\n", found.start())
-            end = size if end < 0 else end
-            if all(search(data, start, end) is not None for search in rest):
-                out.append((start, end))
-            position = end + 1
-        return out
+        searches = self._searches()
+        self._blocks += 1
+        if len(searches) > 1 and self._blocks & (self._blocks - 1) == 0:
+            # The block is scanned for the first clause and each line found is tried on the others: first goes
+            # the clause that finds the fewest lines, which depends on the log and can change along it (counted
+            # again at the 1st, 2nd, 4th, 8th... block).
+            searches.sort(key=lambda search: len(_lines(data, search, [])))
+        return _lines(data, searches[0], searches[1:])
+
+
+def _lines(data: bytes, first: Any, rest: list[Any]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    position, size = 0, len(data)
+    while position < size:
+        found = first(data, position)
+        if found is None:
+            break
+        start = data.rfind(b"\n", 0, found.start()) + 1  # `.` stops at newlines: the match is in one line
+        end = data.find(b"\n", found.start())
+        end = size if end < 0 else end
+        if all(search(data, start, end) is not None for search in rest):
+            out.append((start, end))
+        position = end + 1
+    return out
 
 
 @dataclass(frozen=True)

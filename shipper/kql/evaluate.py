@@ -178,15 +178,27 @@ def _text_matches(text: str, value: Value) -> bool:
 
 @lru_cache(maxsize=1024)
 def _wildcard(pattern: str) -> re.Pattern[str]:
-    out, i = [], 0
+    return re.compile(".*".join(map(re.escape, wildcard_parts(pattern))), re.DOTALL)
+
+
+def wildcard_parts(pattern: str) -> list[str]:
+    """The literal text between a KQL wildcard's unescaped `*`s (`\\x` is x)."""
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
     while i < len(pattern):
         if pattern[i] == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
+            current.append(pattern[i + 1])
             i += 2
             continue
-        out.append(".*" if pattern[i] == "*" else re.escape(pattern[i]))
+        if pattern[i] == "*":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(pattern[i])
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    parts.append("".join(current))
+    return parts
 
 
 def _ip_matches(actual: str, wanted: str) -> bool:

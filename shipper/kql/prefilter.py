@@ -31,17 +31,18 @@ from typing import Any
 
 from shipper.kql.ast import And, Is, Node, Or, Value
 from shipper.kql.dsl import fields_for, literal
-from shipper.kql.evaluate import NUMBERS, value_matches
+from shipper.kql.evaluate import NUMBERS, value_matches, wildcard_parts
 from shipper.kql.types import multi_field_parents
 from shipper.parse.envelope import HINT_PROGRAMS
 from shipper.parse.literals import any_of, escape, required
 from shipper.parse.packs import Expansion, Pack
+from shipper.parse.parser import rule_event_fields, rule_set_fields
 from shipper.parse.reasons import reason_rules
 from shipper.schema.fields import load_fields
 
 # Written by something other than a rule's capture, fixed value or derivation.
 MACHINERY = frozenset({"@timestamp", "message", "tags", "event.original", "event.kind", "event.dataset",
-                       "event.timezone", "mail.repeat_count", "mail.reason.category", "mail.reason.hint"})  # fmt: skip
+                       "event.timezone", "mail.repeat_count"})  # fmt: skip
 MACHINERY_PREFIXES = ("log.", "host.", "process.", "error.", "related.", "ecs.", "data_stream.")
 REASON_TEXTS = ("mail.response", "mail.reject.reason", "mail.reason.text")  # what the classifier reads
 _VERBATIM_TYPES = frozenset({"keyword", "text", "wildcard", "constant_keyword", "date", "flattened", "geo_point"})
@@ -134,8 +135,6 @@ def _views(packs: tuple[Pack, ...]) -> tuple[tuple[_RuleView, ...], frozenset[st
 
 
 def _build_views(packs: tuple[Pack, ...]) -> tuple[tuple[_RuleView, ...], frozenset[str]]:
-    from shipper.parse.parser import _event_fields, _set_fields
-
     fields = load_fields()
     views: list[_RuleView] = []
     elsewhere: set[str] = set()
@@ -149,7 +148,7 @@ def _build_views(packs: tuple[Pack, ...]) -> tuple[tuple[_RuleView, ...], frozen
             exp.expand(pack.prefix)
             body = exp.expand(rule.match)
             names = set(exp.groups.values())
-            static = {**_event_fields(rule), **_set_fields(pack, rule)}
+            static = {**rule_event_fields(rule), **rule_set_fields(pack, rule)}
             verbatim = {n for n in names if fields[n].type in _VERBATIM_TYPES}
             derived: set[str] = set()
             derives = []
@@ -228,7 +227,7 @@ def _producers(field: str, value: Value, kind: str | None, packs: tuple[Pack, ..
     views, elsewhere = _views(packs)
     if field == "process.name" and not any(field in pack.defaults for pack in packs):
         return _program(value, kind, views)
-    if field in elsewhere or field.startswith(MACHINERY_PREFIXES) or (field in MACHINERY and not _reason(field)):
+    if field in elsewhere or field in MACHINERY or field.startswith(MACHINERY_PREFIXES):
         return None
     out: set[str] = set()
     written_as_is = _as_written(value) if kind not in _NOT_STRINGS else None
@@ -303,18 +302,6 @@ def _as_written(value: Value) -> str | None:
     if not value.wildcard:
         text = value.text if value.quoted else literal(value)
         return text or None
-    parts, current, i, pattern = [], [], 0, value.text
-    while i < len(pattern):
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            current.append(pattern[i + 1])
-            i += 2
-            continue
-        if pattern[i] == "*":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(pattern[i])
-        i += 1
-    parts.append("".join(current))
+    parts = wildcard_parts(value.text)
     longest = max(parts, key=len)
     return longest or None

@@ -100,7 +100,7 @@ def _captures(exp: Expansion, aliases: list[str]) -> tuple[tuple[str, str, Conve
     return tuple((a, exp.groups[a], _converter(exp.groups[a])) for a in aliases)
 
 
-def _event_fields(rule: Rule) -> dict[str, Any]:
+def rule_event_fields(rule: Rule) -> dict[str, Any]:
     event: dict[str, Any] = {
         "event.category": list(rule.event.category),
         "event.type": list(rule.event.type),
@@ -111,7 +111,7 @@ def _event_fields(rule: Rule) -> dict[str, Any]:
     return event
 
 
-def _set_fields(pack: Pack, rule: Rule) -> dict[str, Any]:
+def rule_set_fields(pack: Pack, rule: Rule) -> dict[str, Any]:
     fields = load_fields()
     static: dict[str, Any] = {}
     for name, value in rule.set.items():
@@ -236,8 +236,8 @@ class Parser:
             compiled[name] = _CompiledRule(
                 rule,
                 _captures(exp, own + prefix_aliases),
-                _event_fields(rule),
-                _set_fields(pack, rule),
+                rule_event_fields(rule),
+                rule_set_fields(pack, rule),
                 tuple(self._derive(pack, rule, d) for d in rule.derive),
                 (pack.dataset, rule.id),
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,22 @@ def test_only_the_lines_that_may_match_are_decoded_and_they_decode_as_in_a_full_
     full = list(ascii_block.texts())
     assert list(block_texts(ascii_block, prefilter)) == [t for t in full if "deferred" in t[0].lower()]
     assert any("truncated" in tags for _, tags in full) and any("nul_bytes" in tags for _, tags in full)
+
+
+def test_the_wrapped_re2_object_finds_what_the_bindings_public_search_finds(simulated):
+    import re2
+
+    from shipper.kql.prefilter import _lines, finder, public_finder
+
+    prefilter = line_prefilter(parse("event.outcome: failure and process.name: postfix/smtpd"), TYPES, PACKS)
+    options = re2.Options()
+    options.case_sensitive = False
+    compiled = [re2.compile(clause, options) for clause in prefilter.clauses]
+    fast, public = [finder(c) for c in compiled], [public_finder(c) for c in compiled]
+    assert isinstance(fast[0], partial)  # the binding has the object this version relies on
+    data = simulated.read_bytes()
+    found = _lines(data, fast[0], fast[1:])
+    assert found == _lines(data, public[0], public[1:])
+    assert found and len(found) < data.count(b"\n") / 10
+    assert _lines(data, fast[1], fast[:1]) == found  # either clause first
+    assert fast[0](b"", 0, 0)[0] == public[0](b"", 0, 0)[0] == (-1, -1)

@@ -26,6 +26,7 @@ own values.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -71,26 +72,32 @@ class LinePrefilter:
         self.clauses, self._compiled, self._blocks = clauses, None, 0
 
     def _finds(self) -> list[Find]:
+        """Each clause's search, in the lowercased text: a plain literal's with bytes.find (a fifth of what an
+        RE2 search from Python costs), any other with RE2 (case-insensitive all the same)."""
         if self._compiled is None:
             import re2
 
             options = re2.Options()
             options.case_sensitive = False
             options.max_mem = 64 << 20
-            self._compiled = [finder(re2.compile(clause, options)) for clause in self.clauses]
+            self._compiled = [
+                literal_finder(text) if (text := plain_literal(clause)) else finder(re2.compile(clause, options))
+                for clause in self.clauses
+            ]
         return self._compiled
 
     def admits(self, text: str) -> bool:
         """Whether one line (or a multi-line event) may match; any text that is not ASCII may."""
         if not text.isascii() or "\n" in text:
             return True
-        data = text.encode()
+        data = text.lower().encode()
         return all(find(data, 0, len(data))[0][0] >= 0 for find in self._finds())
 
     def spans(self, data: bytes) -> list[tuple[int, int]] | None:
         """(start, end without newline) of the lines of a block that may match; None if it is not ASCII."""
         if not data.isascii():
             return None
+        data = data.lower()  # ASCII: the offsets stay
         finds = self._finds()
         self._blocks += 1
         if len(finds) > 1 and self._blocks & (self._blocks - 1) == 0:
@@ -112,6 +119,29 @@ def finder(compiled: Any) -> Find:
     if match is None or unanchored is None:
         return public_finder(compiled)
     return partial(match, unanchored)
+
+
+_PLAIN = re.compile(r"(?:[a-zA-Z0-9]|\\x[0-7][0-9a-f])+")  # what literals.escape writes, ASCII
+
+
+def plain_literal(clause: str) -> bytes | None:
+    """The text a clause that is one escaped literal stands for, lowercased (None for any other regex)."""
+    if _PLAIN.fullmatch(clause) is None:
+        return None
+    return re.sub(r"\\x([0-9a-f]{2})", lambda hexa: chr(int(hexa[1], 16)), clause).lower().encode("latin-1")
+
+
+def literal_finder(text: bytes) -> Find:
+    size = len(text)
+
+    def find(data: bytes, start: int, end: int) -> Sequence[tuple[int, int]]:
+        at = data.find(text, start, end)
+        return ((at, at + size),) if at >= 0 else _NONE
+
+    return find
+
+
+_NONE = ((-1, -1),)
 
 
 def public_finder(compiled: Any) -> Find:

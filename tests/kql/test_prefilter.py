@@ -152,3 +152,23 @@ def test_the_wrapped_re2_object_finds_what_the_bindings_public_search_finds(simu
     assert found and len(found) < data.count(b"\n") / 10
     assert _lines(data, fast[1], fast[:1]) == found  # either clause first
     assert fast[0](b"", 0, 0)[0] == public[0](b"", 0, 0)[0] == (-1, -1)
+
+
+def test_a_plain_literal_is_searched_as_bytes_and_finds_what_re2_finds(simulated):
+    import re2
+
+    from shipper.kql.prefilter import _lines, finder, literal_finder, plain_literal
+    from shipper.parse.literals import escape
+
+    options = re2.Options()
+    options.case_sensitive = False
+    data = simulated.read_bytes().lower()
+    for text in ("postfix/smtpd", "Deferred", "status=sent", "NOQUEUE: reject:", "(", "none such"):
+        literal = plain_literal(escape(text))
+        assert literal == text.lower().encode()
+        assert _lines(data, literal_finder(literal), []) == _lines(data, finder(re2.compile(escape(text), options)), [])
+    assert plain_literal("status\\x3d.*sent") is None and plain_literal("(?:a|b)") is None
+    assert plain_literal(escape("caf\u00e9")) is None  # non-ASCII goes to RE2, which reads it as UTF-8
+    prefilter = line_prefilter(parse("process.name: postfix/smtpd"), TYPES, PACKS)
+    assert prefilter is not None and prefilter.admits("Jan 1 00:00:00 mx POSTFIX/SMTPD[1]: connect")
+    assert not prefilter.admits("Jan 1 00:00:00 mx postfix/smtp[1]: connect")

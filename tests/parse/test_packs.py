@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from shipper.parse.examples import check_example, check_examples, example_parser
-from shipper.parse.packs import PackError, load_pack, load_packs
+from shipper.parse.packs import PARSED, PackError, _read_parsed, load_pack, load_packs, parsed_packs
 from shipper.parse.parser import Parser
+from shipper.resources import grok_patterns_dir
 
 EXAMPLES = [
     pytest.param(pack, rule, example, id=f"{pack.source}/{rule.id}/{n}")
@@ -108,3 +110,38 @@ def test_example_with_wrong_expectation_fails(tmp_path):
     count, failures = check_examples((pack,))
     assert count == 1
     assert "mail.text: expected 'earth', got 'world'" in failures[0].problem
+
+
+def test_the_bundled_parsed_packs_are_fresh():
+    """grok_patterns/parsed.json holds every bundled pack as YAML reads it (regenerate it after editing a
+    pack: PYTHONPATH=. python3 scripts/regen_parsed_packs.py)."""
+    directory = grok_patterns_dir()
+    committed = orjson.loads((directory / PARSED).read_bytes())
+    assert committed == parsed_packs(directory)
+    assert len(committed) == len(list(directory.glob("*.yml")))
+
+
+def test_a_pack_is_read_from_parsed_json_only_while_its_bytes_are_those_parsed(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    parsed = parsed_packs(tmp_path)
+    ((_, raw),) = parsed.items()
+    raw["description"] = "from parsed.json"  # told apart from what the YAML says
+    (tmp_path / PARSED).write_bytes(orjson.dumps(parsed))
+    _read_parsed.cache_clear()
+    assert load_pack(path).description == "from parsed.json"
+    path.write_text(MINIMAL.replace("description: d", "description: edited"))
+    assert load_pack(path).description == "edited"
+    (tmp_path / PARSED).write_bytes(b"{not json")
+    _read_parsed.cache_clear()
+    assert load_pack(path).description == "edited"
+    _read_parsed.cache_clear()
+
+
+def test_data_json_would_not_keep_is_not_parsed_ahead(tmp_path):
+    numbered = MINIMAL.replace("rules:", "derive_note: {550: bounce}\nrules:")
+    dated = MINIMAL.replace("description: d", "description: 2024-01-01")
+    for text in (numbered, dated):
+        write(tmp_path, text)
+        assert parsed_packs(tmp_path) == {}
+    write(tmp_path, MINIMAL)
+    assert len(parsed_packs(tmp_path)) == 1

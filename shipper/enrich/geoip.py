@@ -9,8 +9,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import maxminddb
-
 
 class GeoIpError(ValueError):
     """A database that cannot be opened or is not a MaxMind DB."""
@@ -61,6 +59,8 @@ class GeoIp:
     union of what they hold, the first database winning where two hold the same field."""
 
     def __init__(self, paths: list[Path]) -> None:
+        import maxminddb  # here: most runs have no database, and the import cost every command 6 ms
+
         self.readers = []
         for path in paths:
             try:

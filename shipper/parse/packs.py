@@ -8,6 +8,7 @@ expression whose captures name event fields directly (`%{IP:source.ip}` or `(?<s
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from functools import cache
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any, Literal
 import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
-from pygrok import pygrok as pygrok_module
 
 from shipper.parse.multiline import MultilineSpec
 from shipper.resources import grok_patterns_dir
@@ -289,9 +289,21 @@ _NAMED = re.compile(r"\(\?P?<(?P<field>[@A-Za-z_][\w.@]*)>")
 
 @cache
 def grok_library() -> dict[str, str]:
-    """pygrok's bundled grok pattern library (IP, HOSTNAME, INT, NUMBER, ...), read once."""
-    patterns = pygrok_module._reload_patterns(pygrok_module.DEFAULT_PATTERNS_DIRS)
-    return {name: pattern.regex_str for name, pattern in patterns.items()}
+    """pygrok's bundled grok pattern library (IP, HOSTNAME, INT, NUMBER, ...), read once from its files
+    as pygrok reads them (`NAME regex` lines, `#` comments). Read without importing pygrok, which imports
+    the `regex` module: 9 ms of every command's start, for files of text."""
+    spec = importlib.util.find_spec("pygrok")
+    if spec is None or not spec.submodule_search_locations:
+        raise PackError("pygrok is not installed: its grok pattern library is missing")
+    directory = Path(next(iter(spec.submodule_search_locations))) / "patterns"
+    library: dict[str, str] = {}
+    for path in sorted(directory.iterdir()):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, regex = line.partition(" ")
+                library[name] = regex.strip()
+    return library
 
 
 class Expansion:

@@ -13,13 +13,11 @@ pipe instead were read by a thread of the calling process that had to win the GI
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -32,6 +30,8 @@ from shipper.pipeline.framing import Block
 from shipper.pipeline.inputs import read_inputs
 
 if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
+
     from shipper.kql.prefilter import LinePrefilter
 
 # A job: the source whose own file its input is (by name or content; None: programs decide), the reference
@@ -176,6 +176,8 @@ def _pooled(
         _forget_prepared()
         yield from map(local.run, jobs)
         return
+    import multiprocessing  # here: most runs parse in one process
+
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     try:
         with scratch as tmp, ctx.Pool(processes, initializer=_init_worker, initargs=(settings,)) as pool:

@@ -145,3 +145,13 @@ def test_data_json_would_not_keep_is_not_parsed_ahead(tmp_path):
         assert parsed_packs(tmp_path) == {}
     write(tmp_path, MINIMAL)
     assert len(parsed_packs(tmp_path)) == 1
+
+
+def test_the_grok_library_is_what_pygrok_reads_from_its_files():
+    from pygrok import pygrok
+
+    from shipper.parse.packs import grok_library
+
+    theirs = pygrok._reload_patterns(pygrok.DEFAULT_PATTERNS_DIRS)
+    assert grok_library() == {name: pattern.regex_str for name, pattern in theirs.items()}
+    assert {"IP", "HOSTNAME", "INT", "NUMBER"} <= set(grok_library())

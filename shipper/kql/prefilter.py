@@ -149,7 +149,7 @@ def public_finder(compiled: Any) -> Find:
 
     def find(data: bytes, start: int, end: int) -> Sequence[tuple[int, int]]:
         found = search(data, start, end)
-        return [(-1, -1) if found is None else found.span()]
+        return _NONE if found is None else (found.span(),)
 
     return find
 

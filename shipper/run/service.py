@@ -329,8 +329,8 @@ class Service:
         registry.save()
         self._save_transactions()
         self.log(f"stopped: {self.lines} lines read; {_outcomes(stats)}; registry saved to {registry.path}")
-        if self.stuck is not None:
-            self.stuck.cancel()
+        # self.stuck stays armed: the process exits right after this, and the exit can hang too (a thread
+        # that is not a daemon, an exit handler): it is forced as well. A daemon thread, it never delays one.
 
     # --- signals, reload, status ---------------------------------------------------------------------
     def _arm_deadline(self) -> None:
@@ -374,6 +374,9 @@ class Service:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, reload)
+        # `kill -USR1` writes every thread's stack to stderr (the journal) and the service goes on: written
+        # from C, so it answers even when no Python code runs.
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True, chain=False)
 
     def _reload(self, files: FilesInput) -> None:
         self.reload_requested = False

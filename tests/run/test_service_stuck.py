@@ -1,5 +1,6 @@
-"""A stop that cannot finish (an output that never returns) is forced after shutdown_timeout + STUCK_AFTER:
-every thread's stack is written to stderr and the process exits 1, rather than hang until systemd kills it."""
+"""A stop that cannot finish (an output that never returns, an exit a thread holds up) is forced after
+shutdown_timeout + STUCK_AFTER: every thread's stack is written to stderr and the process exits 1, rather than
+hang until systemd kills it. SIGUSR1 writes the stacks and the service goes on."""
 
 from __future__ import annotations
 
@@ -27,22 +28,58 @@ config = RunConfig.model_validate({
 })
 service = Service(config, None, log=lambda m: print(m, file=sys.stderr, flush=True))
 print("ready", file=sys.stderr, flush=True)
-service.run(output=lambda ack: Stuck(sys.stdout.buffer, ack, sync=False, owned=False))
+if sys.argv[3] == "close":
+    service.run(output=lambda ack: Stuck(sys.stdout.buffer, ack, sync=False, owned=False))
+else:
+    import threading
+    service.run()
+    threading.Thread(target=time.sleep, args=(3600,), name="holds-the-exit").start()  # not a daemon
 """
 
 
-def test_a_stop_that_hangs_is_forced_with_every_threads_stack(tmp_path: Path) -> None:
+def start(tmp_path: Path, where: str) -> subprocess.Popen[str]:
     log = tmp_path / "mail.log"
     log.write_text("Nov 28 10:00:00 mx postfix/smtpd[7]: connect from a.example[192.0.2.1]\n")
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(log), str(tmp_path / "r.json")], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT, str(log), str(tmp_path / "r.json"), where],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     assert process.stderr is not None
     assert process.stderr.readline().strip() == "ready"
     time.sleep(1.0)
+    return process
+
+
+def test_a_stop_that_hangs_is_forced_with_every_threads_stack(tmp_path: Path) -> None:
+    process = start(tmp_path, "close")
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
     code = process.wait(60)
-    err = process.stderr.read()
+    err = process.stderr.read() if process.stderr else ""
     assert code == 1, err
     assert "still stopping" in err and "in close" in err  # where it hung, named
     assert time.monotonic() - started < 30
+
+
+def test_an_exit_held_up_after_the_stop_is_forced_too(tmp_path: Path) -> None:
+    process = start(tmp_path, "exit")
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(60)
+    finally:
+        process.kill()  # nothing left behind when it hangs
+    err = process.stderr.read() if process.stderr else ""
+    assert code == 1, err
+    assert err.index("stopped: ") < err.index("still stopping")  # forced after the service had returned
+    assert err.count("Thread 0x") >= 2, err  # the stacks, the holding thread's among them
+
+
+def test_sigusr1_writes_every_threads_stack_and_the_service_goes_on(tmp_path: Path) -> None:
+    process = start(tmp_path, "exit")
+    assert process.stderr is not None
+    process.send_signal(signal.SIGUSR1)
+    lines = []
+    while not any("File " in line for line in lines):
+        lines.append(process.stderr.readline())
+    assert process.poll() is None  # still running
+    assert any("Thread 0x" in line or "Current thread" in line for line in lines), lines
+    process.kill()
+    process.wait()

@@ -63,21 +63,24 @@ class Shipper:
         self.process.wait()
 
     def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, and the exit status. A service still running after `timeout` is asked for its threads'
-        stacks (SIGUSR1) and killed; the failure shows its log with them."""
+        """SIGTERM, and the exit status, which must be 0: otherwise the failure shows the service's log. One
+        still running after `timeout` is asked for its threads' stacks (SIGUSR1), which the log then ends with,
+        and killed."""
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         try:
-            return self.process.wait(timeout)
+            code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.send_signal(signal.SIGUSR1)
             time.sleep(1.0)
             self.process.kill()
             self.process.wait()
             raise AssertionError(
-                f"shipper run still running {timeout:g}s after SIGTERM; its log, with every "
-                f"thread's stack at the end:\n{self.log()[-8000:]}"
+                f"shipper run still running {timeout:g}s after SIGTERM:\n{self.log()[-8000:]}"
             ) from None
+        if code != 0:
+            raise AssertionError(f"shipper run exited {code} after SIGTERM:\n{self.log()[-8000:]}")
+        return code
 
     def rss_mib(self) -> float:
         assert self.process is not None

@@ -44,6 +44,10 @@ IDLE_POLL = 0.1  # caught up with nothing read: read again after this long (appe
 STUCK_AFTER = 10.0  # seconds past shutdown_timeout after which a stop that has not finished is forced
 
 
+def _noted(signum: int, frame: object) -> None:
+    """A signal's Python-level handler: nothing (Service._install_signals says why)."""
+
+
 def acknowledge(batch: list[Record]) -> None:
     """Advance each origin's offset to the end of its last acknowledged line (batches arrive in order).
     Lines read before an origin started over (a truncated file) belong to an earlier generation: void."""
@@ -70,6 +74,8 @@ class Service:
         self.deadline: threading.Timer | None = None
         self.stuck: threading.Timer | None = None
         self.own_process = False  # `shipper run` itself (it installed the signal handlers)
+        # the previous wakeup fd, the read and write ends of ours, the previous handlers
+        self._wakeup: tuple[int, int, int, dict[signal.Signals, Any]] | None = None
         self.deadline_at = 0.0
         tx = config.transactions
         self.correlator = Correlator(self.pipeline.packs, ttl=tx.ttl, max_open=tx.max_open) if tx.enabled else None
@@ -143,6 +149,7 @@ class Service:
                 raise
             return self._loop(registry, built, [*receivers, *(inputs or [])])
         finally:
+            self._restore_signals()
             lock.release()
 
     def _journals(self, registry: Registry) -> list[Input]:
@@ -357,26 +364,60 @@ class Service:
         os._exit(1)
 
     def _install_signals(self) -> None:
+        """SIGTERM and SIGINT stop, SIGHUP reloads, SIGUSR1 writes every thread's stack.
+
+        The Python-level handlers do nothing: the signal's number reaches a thread of its own through the
+        wakeup fd, and that thread acts. A handler runs on the main thread between two of its bytecodes,
+        possibly while that thread holds the lock of the very Event the handler would set (inside
+        `Event.wait`): `Event.set()` from a handler then waits forever on its own thread, and the service
+        never stops (it hung so in CI after an Elasticsearch restart)."""
         if threading.current_thread() is not threading.main_thread():
             return
         self.own_process = True
-
-        def stop(signum: int, frame: object) -> None:
-            self.log(f"{signal.Signals(signum).name}: draining (at most {self.config.shutdown_timeout:g}s)")
-            self.stopping.set()
-            self.wake.set()
-            self._arm_deadline()
-
-        def reload(signum: int, frame: object) -> None:
-            self.reload_requested = True
-            self.wake.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, reload)
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        handlers = {signum: signal.signal(signum, _noted) for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+        self._wakeup = (signal.set_wakeup_fd(write, warn_on_full_buffer=False), read, write, handlers)
+        threading.Thread(target=self._signals, args=(read,), name="signals", daemon=True).start()
         # `kill -USR1` writes every thread's stack to stderr (the journal) and the service goes on: written
         # from C, so it answers even when no Python code runs.
         faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True, chain=False)
+
+    def _signals(self, read: int) -> None:
+        """Act on the signals the wakeup fd passes on, until it is closed."""
+        while True:
+            try:
+                received = os.read(read, 64)
+            except OSError:
+                return
+            if not received:
+                return
+            for signum in received:
+                if signum in (signal.SIGTERM, signal.SIGINT):
+                    self._stop_requested(signal.Signals(signum).name)
+                elif signum == signal.SIGHUP:
+                    self.reload_requested = True
+                    self.wake.set()
+
+    def _stop_requested(self, name: str) -> None:
+        if not self.stopping.is_set():
+            self.log(f"{name}: draining (at most {self.config.shutdown_timeout:g}s)")
+        self.stopping.set()
+        self.wake.set()
+        self._arm_deadline()
+
+    def _restore_signals(self) -> None:
+        if self._wakeup is None:
+            return
+        previous, read, write, handlers = self._wakeup
+        self._wakeup = None
+        signal.set_wakeup_fd(previous)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        faulthandler.unregister(signal.SIGUSR1)
+        os.close(write)  # the signals thread reads the end and returns
+        with contextlib.suppress(OSError):
+            os.close(read)
 
     def _reload(self, files: FilesInput) -> None:
         self.reload_requested = False

@@ -33,7 +33,8 @@ if sys.argv[3] == "close":
 else:
     import threading
     service.run()
-    threading.Thread(target=time.sleep, args=(3600,), name="holds-the-exit").start()  # not a daemon
+    if sys.argv[3] == "exit":
+        threading.Thread(target=time.sleep, args=(3600,), name="holds-the-exit").start()  # not a daemon
 """
 
 
@@ -83,3 +84,50 @@ def test_sigusr1_writes_every_threads_stack_and_the_service_goes_on(tmp_path: Pa
     assert any("Thread 0x" in line or "Current thread" in line for line in lines), lines
     process.kill()
     process.wait()
+
+
+def test_signals_while_the_loop_waits_never_deadlock_it(tmp_path: Path) -> None:
+    """End to end: a storm of SIGHUPs while the loop reads and waits (each one a byte through the wakeup fd,
+    a reload request for the signals thread), then SIGTERM, which must still stop the service within its
+    shutdown_timeout. The deadlock a handler could meet is reproduced exactly by the next test."""
+    process = start(tmp_path, "plain")
+    try:
+        for _ in range(3000):
+            process.send_signal(signal.SIGHUP)
+            time.sleep(0.0005)
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(20)
+    finally:
+        process.kill()
+    err = process.stderr.read() if process.stderr else ""
+    assert code == 0, err[-3000:]
+    assert "SIGTERM: draining" in err and "stopped: " in err and "still stopping" not in err, err[-3000:]
+
+
+HELD = """
+import os, signal, sys, time
+from shipper.run.config import RunConfig
+from shipper.run.service import Service
+
+config = RunConfig.model_validate({"inputs": [{"paths": [sys.argv[1]]}], "output": {"type": "stdout"},
+                                   "registry": {"path": sys.argv[2]}})
+service = Service(config, None, log=lambda m: print(m, file=sys.stderr, flush=True))
+service._install_signals()
+for signum, event in ((signal.SIGHUP, service.wake), (signal.SIGTERM, service.stopping)):
+    with event._cond:  # where Event.wait holds it: the handler runs on this thread, at a bytecode in here
+        os.kill(os.getpid(), signum)
+        time.sleep(0.2)
+    deadline = time.monotonic() + 5
+    while not event.is_set() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    print(signal.Signals(signum).name, event.is_set(), flush=True)
+"""
+
+
+def test_a_signal_that_finds_the_main_thread_holding_an_events_lock_is_acted_on(tmp_path: Path) -> None:
+    """The exact state a storm only finds sometimes: the main thread holds the lock of the Event the signal
+    sets (as inside Event.wait). A handler that set it there would wait on its own thread for ever."""
+    done = subprocess.run([sys.executable, "-c", HELD, str(tmp_path / "mail.log"), str(tmp_path / "r.json")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=20)  # fmt: skip
+    assert done.stdout.split() == ["SIGHUP", "True", "SIGTERM", "True"], done.stderr[-3000:]

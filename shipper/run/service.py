@@ -77,6 +77,7 @@ class Service:
         # the previous wakeup fd, the read and write ends of ours, the previous handlers
         self._wakeup: tuple[int, int, int, dict[signal.Signals, Any]] | None = None
         self.deadline_at = 0.0
+        self._arming = threading.Lock()
         tx = config.transactions
         self.correlator = Correlator(self.pipeline.packs, ttl=tx.ttl, max_open=tx.max_open) if tx.enabled else None
         self.shipping: Shipping | None = None
@@ -343,16 +344,17 @@ class Service:
     def _arm_deadline(self) -> None:
         """From the stop request on, the output has `shutdown_timeout` seconds: then it stops waiting for
         room in its queue and for the cluster, wherever the main thread happens to be blocked."""
-        if self.deadline is not None or self.output is None:
-            return
-        self.deadline_at = time.monotonic() + self.config.shutdown_timeout
-        self.deadline = threading.Timer(self.config.shutdown_timeout, self.output.give_up)
-        self.deadline.daemon = True
-        self.deadline.start()
-        if self.own_process:  # never in a test's or a host program's process
-            self.stuck = threading.Timer(self.config.shutdown_timeout + STUCK_AFTER, self._stuck)
-            self.stuck.daemon = True
-            self.stuck.start()
+        with self._arming:  # the signals thread and the main thread's _shutdown both arm it, once
+            if self.deadline is not None or self.output is None:
+                return
+            self.deadline_at = time.monotonic() + self.config.shutdown_timeout
+            self.deadline = threading.Timer(self.config.shutdown_timeout, self.output.give_up)
+            self.deadline.daemon = True
+            self.deadline.start()
+            if self.own_process:  # never in a test's or a host program's process
+                self.stuck = threading.Timer(self.config.shutdown_timeout + STUCK_AFTER, self._stuck)
+                self.stuck.daemon = True
+                self.stuck.start()
 
     def _stuck(self) -> None:
         """The stop request is long past and the service still runs: say where every thread is, and exit.
@@ -402,9 +404,9 @@ class Service:
     def _stop_requested(self, name: str) -> None:
         if not self.stopping.is_set():
             self.log(f"{name}: draining (at most {self.config.shutdown_timeout:g}s)")
+        self._arm_deadline()  # before the loop can see `stopping` and reach _shutdown
         self.stopping.set()
         self.wake.set()
-        self._arm_deadline()
 
     def _restore_signals(self) -> None:
         if self._wakeup is None:
